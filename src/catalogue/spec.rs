@@ -1,0 +1,301 @@
+//! One transform file (`transforms/NAME.toml`) parsed, validated and fingerprinted.
+//!
+//! The file format is documented in `transforms/README.md`. Parsing is strict (unknown
+//! keys are errors) so a typo never silently falls back to a default.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::media::{MediaRange, MediaType, OutputFormat};
+
+/// Bumped whenever the engine changes the pixels or bytes it makes for an unchanged
+/// transform file, so the digest of every transform changes and `audit` sees stale objects.
+pub const ENGINE_OUTPUT_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ResizeMode {
+    /// Inside the box, aspect kept, never enlarged unless `enlarge`.
+    Fit,
+    /// Cover the box, aspect kept, then crop to it at `gravity`.
+    Fill,
+    /// Exactly width × height, aspect not kept.
+    Exact,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Gravity {
+    #[default]
+    Center,
+    North,
+    South,
+    East,
+    West,
+    Northeast,
+    Northwest,
+    Southeast,
+    Southwest,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MetadataPolicy {
+    /// No EXIF, XMP, IPTC or ICC in the output (pixels are converted to sRGB first).
+    #[default]
+    Strip,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TransformFile {
+    description: String,
+    accepts: Vec<String>,
+    #[serde(default)]
+    cache_control: Option<String>,
+    #[serde(default)]
+    metadata: MetadataPolicy,
+    output: OutputFile,
+    resize: ResizeFile,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OutputFile {
+    format: OutputFormat,
+    quality: Option<u8>,
+    background: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ResizeFile {
+    mode: ResizeMode,
+    width: Option<u32>,
+    height: Option<u32>,
+    #[serde(default)]
+    enlarge: bool,
+    #[serde(default)]
+    gravity: Gravity,
+}
+
+/// A validated transform. Serialises to the canonical form that is digested.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Transform {
+    pub name: String,
+    pub description: String,
+    pub accepts: Vec<MediaRange>,
+    pub output: OutputSpec,
+    pub resize: ResizeSpec,
+    pub cache_control: Option<String>,
+    pub metadata: MetadataPolicy,
+    #[serde(skip)]
+    pub digest: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OutputSpec {
+    pub format: OutputFormat,
+    /// 1..=100 for JPEG and WebP; `None` for PNG (lossless).
+    pub quality: Option<u8>,
+    /// Colour that transparent pixels are flattened onto when the format has no alpha.
+    pub background: [u8; 3],
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ResizeSpec {
+    pub mode: ResizeMode,
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+    pub enlarge: bool,
+    pub gravity: Gravity,
+}
+
+/// A problem in one transform file: which key and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{key}: {message}")]
+pub struct SpecError {
+    pub key: String,
+    pub message: String,
+}
+
+fn bad(key: &str, message: impl Into<String>) -> SpecError {
+    SpecError {
+        key: key.to_string(),
+        message: message.into(),
+    }
+}
+
+/// `[a-z0-9][a-z0-9-]{0,62}`: safe in keys, URLs and file names; no `.` or `/` so derived
+/// keys parse back unambiguously.
+pub fn is_valid_transform_name(name: &str) -> bool {
+    let b = name.as_bytes();
+    !b.is_empty()
+        && b.len() <= 63
+        && (b[0].is_ascii_lowercase() || b[0].is_ascii_digit())
+        && b
+            .iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+}
+
+impl Transform {
+    /// Parses and validates one transform file's text. `max_side` is the configured
+    /// output-side limit.
+    pub fn parse(name: &str, text: &str, max_side: u32) -> Result<Transform, SpecError> {
+        if !is_valid_transform_name(name) {
+            return Err(bad(
+                "name",
+                format!("{name:?} must match [a-z0-9][a-z0-9-]{{0,62}} (it is the file stem)"),
+            ));
+        }
+        let file: TransformFile = toml::from_str(text).map_err(|e| toml_error(&e, text))?;
+        if file.description.trim().is_empty() {
+            return Err(bad("description", "must not be empty"));
+        }
+        if file.accepts.is_empty() {
+            return Err(bad("accepts", "must list at least one media type"));
+        }
+        let accepts = file
+            .accepts
+            .iter()
+            .map(|a| MediaRange::parse(a).map_err(|m| bad("accepts", m)))
+            .collect::<Result<Vec<_>, _>>()?;
+        let output = validate_output(file.output)?;
+        let resize = validate_resize(file.resize, max_side)?;
+        if let Some(cc) = &file.cache_control {
+            if cc.is_empty() || cc.chars().any(|c| c.is_control()) {
+                return Err(bad("cache_control", "must be a non-empty header value"));
+            }
+        }
+        let mut t = Transform {
+            name: name.to_string(),
+            description: file.description,
+            accepts,
+            output,
+            resize,
+            cache_control: file.cache_control,
+            metadata: file.metadata,
+            digest: String::new(),
+        };
+        t.digest = t.compute_digest();
+        Ok(t)
+    }
+
+    /// Stable fingerprint of everything that shapes the output bytes (not the description).
+    fn compute_digest(&self) -> String {
+        let canonical = serde_json::json!({
+            "engine": ENGINE_OUTPUT_VERSION,
+            "output": self.output,
+            "resize": self.resize,
+            "metadata": self.metadata,
+        });
+        let hash = Sha256::digest(canonical.to_string().as_bytes());
+        hex::encode(&hash[..8])
+    }
+
+    pub fn accepts(&self, media: MediaType) -> bool {
+        self.accepts.iter().any(|r| r.matches(media))
+    }
+}
+
+fn validate_output(o: OutputFile) -> Result<OutputSpec, SpecError> {
+    let quality = match (o.format.is_lossy(), o.quality) {
+        (true, Some(q)) if (1..=100).contains(&q) => Some(q),
+        (true, Some(q)) => return Err(bad("output.quality", format!("{q} is not in 1..=100"))),
+        (true, None) => Some(o.format.default_quality()),
+        (false, Some(_)) => {
+            return Err(bad(
+                "output.quality",
+                format!("{} is lossless; quality does not apply", o.format.name()),
+            ))
+        }
+        (false, None) => None,
+    };
+    let background = match o.background.as_deref() {
+        None => [255, 255, 255],
+        Some(s) => parse_hex_colour(s).ok_or_else(|| {
+            bad("output.background", format!("{s:?} is not a #rrggbb colour"))
+        })?,
+    };
+    Ok(OutputSpec {
+        format: o.format,
+        quality,
+        background,
+    })
+}
+
+fn validate_resize(r: ResizeFile, max_side: u32) -> Result<ResizeSpec, SpecError> {
+    for (key, v) in [("resize.width", r.width), ("resize.height", r.height)] {
+        match v {
+            Some(0) => return Err(bad(key, "must be at least 1")),
+            Some(v) if v > max_side => {
+                return Err(bad(key, format!("{v} exceeds the output-side limit {max_side}")))
+            }
+            _ => {}
+        }
+    }
+    match r.mode {
+        ResizeMode::Fit if r.width.is_none() && r.height.is_none() => {
+            return Err(bad("resize", "fit needs width, height or both"))
+        }
+        ResizeMode::Fill | ResizeMode::Exact if r.width.is_none() => {
+            return Err(bad("resize.width", "required for fill and exact"))
+        }
+        ResizeMode::Fill | ResizeMode::Exact if r.height.is_none() => {
+            return Err(bad("resize.height", "required for fill and exact"))
+        }
+        _ => {}
+    }
+    if r.mode != ResizeMode::Fill && r.gravity != Gravity::Center {
+        return Err(bad("resize.gravity", "only applies to mode = \"fill\""));
+    }
+    Ok(ResizeSpec {
+        mode: r.mode,
+        width: r.width,
+        height: r.height,
+        enlarge: r.enlarge,
+        gravity: r.gravity,
+    })
+}
+
+fn parse_hex_colour(s: &str) -> Option<[u8; 3]> {
+    let h = s.strip_prefix('#')?;
+    if h.len() != 6 || !h.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    let v = u32::from_str_radix(h, 16).ok()?;
+    Some([(v >> 16) as u8, (v >> 8) as u8, v as u8])
+}
+
+/// Turns a toml/serde error into (key, message), naming the offending key when toml knows it.
+fn toml_error(e: &toml::de::Error, text: &str) -> SpecError {
+    let msg = e.message().to_string();
+    // The table the error sits in, from the last `[section]` header before its position.
+    let section = e.span().and_then(|span| {
+        text[..span.start.min(text.len())]
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix('[')?.strip_suffix(']'))
+            .next_back()
+            .map(|s| s.trim().to_string())
+    });
+    let qualify = |k: String| match &section {
+        Some(s) if !k.starts_with("at byte") => format!("{s}.{k}"),
+        _ => k,
+    };
+    let key = msg
+        .strip_prefix("unknown field `")
+        .and_then(|r| r.split('`').next())
+        .map(str::to_string)
+        .or_else(|| {
+            msg.strip_prefix("missing field `")
+                .and_then(|r| r.split('`').next())
+                .map(str::to_string)
+        })
+        .map(qualify)
+        .unwrap_or_else(|| match (e.span(), &section) {
+            (_, Some(s)) => s.clone(),
+            (Some(s), None) => format!("at byte {}", s.start),
+            (None, None) => "file".to_string(),
+        });
+    bad(&key, msg)
+}

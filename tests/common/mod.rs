@@ -1,0 +1,6 @@
+//! Helpers shared by the integration-test binaries. Each binary uses a different subset.
+#![allow(dead_code)]
+
+pub mod moto;
+pub mod queue_contract;
+pub mod store_contract;
