@@ -1,0 +1,65 @@
+//! Command-line front end: argument parsing and the commands that do not need a server.
+//! `main.rs` only calls [`run`].
+
+mod catalogue_cmd;
+mod transform_cmd;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::catalogue::Catalogue;
+use crate::config::Config;
+
+#[derive(Debug, Parser)]
+#[command(name = "derivd", version, about = "Makes and keeps derived objects in S3.")]
+pub struct Cli {
+    /// TOML config file (see deploy/derivd.example.toml). DERIVD_* variables override it.
+    #[arg(long, global = true, env = "DERIVD_CONFIG")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run transforms on local files (no AWS, no queue) and write the outputs under --out.
+    Transform(transform_cmd::TransformArgs),
+    /// Print the catalogue: accepted types, transforms, derived-key templates.
+    Catalogue(catalogue_cmd::CatalogueArgs),
+    /// Compare storage classes for a workload: does Reduced Redundancy pay?
+    Cost(crate::cost::CostArgs),
+}
+
+/// Runs the parsed command; the exit code is the return value.
+pub fn run(cli: Cli) -> anyhow::Result<i32> {
+    match cli.command {
+        Command::Cost(args) => {
+            print!("{}", crate::cost::run(&args)?);
+            Ok(0)
+        }
+        Command::Transform(args) => {
+            let cfg = load_config(cli.config.as_deref())?;
+            transform_cmd::run(&cfg, &load_catalogue(&cfg)?, &args)
+        }
+        Command::Catalogue(args) => {
+            let cfg = load_config(cli.config.as_deref())?;
+            catalogue_cmd::run(&cfg, &load_catalogue(&cfg)?, &args)
+        }
+    }
+}
+
+pub fn load_config(path: Option<&std::path::Path>) -> anyhow::Result<Config> {
+    Ok(Config::load(path, std::env::vars())?)
+}
+
+/// The configured transforms folder, else `./transforms`, else the built-in set.
+pub fn load_catalogue(cfg: &Config) -> anyhow::Result<Catalogue> {
+    let max_side = cfg.limits.max_output_side;
+    let dir = match &cfg.catalogue.dir {
+        Some(d) => d.clone(),
+        None if std::path::Path::new("transforms").is_dir() => PathBuf::from("transforms"),
+        None => return Ok(Catalogue::built_in(max_side)?),
+    };
+    Ok(Catalogue::load_dirs(&[dir], max_side)?)
+}

@@ -1,0 +1,390 @@
+//! One typed configuration: built-in defaults ← TOML file ← `DERIVD_*` environment variables.
+//!
+//! Nested keys map to variables as `DERIVD_SECTION__KEY` (e.g. `DERIVD_HTTP__LISTEN`).
+//! Unknown keys — in the file or the environment — are errors, and every error names the
+//! key, so a typo never silently falls back to a default. `deploy/derivd.example.toml`
+//! lists every key with its default.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::engine::Limits;
+use crate::storage::StorageClass;
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub backend: Backend,
+    pub catalogue: CatalogueConfig,
+    pub limits: Limits,
+    pub storage: StorageConfig,
+    pub queue: QueueConfig,
+    pub worker: WorkerConfig,
+    pub http: HttpConfig,
+    pub notices: NoticesConfig,
+    pub aws: AwsConfig,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    /// Local directory as the bucket, SQLite as the queue. No AWS account needed.
+    #[default]
+    Embedded,
+    /// S3, SQS and SNS through the AWS SDK.
+    Aws,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct CatalogueConfig {
+    /// Folder of transform files. Unset: `./transforms` if it exists, else the built-in set.
+    pub dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct StorageConfig {
+    /// Embedded backend: where buckets (folders), the queue database and notices live.
+    pub data_dir: PathBuf,
+    /// Storage class of derived objects. Manifests and the catalogue are always STANDARD.
+    pub storage_class: StorageClass,
+    /// Bucket used when a job names none.
+    pub default_bucket: String,
+    /// Source buckets jobs may name, each with where its derived objects go.
+    pub buckets: Vec<BucketMapping>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct BucketMapping {
+    pub source: String,
+    /// Defaults to the source bucket itself.
+    #[serde(default)]
+    pub derived_bucket: Option<String>,
+    #[serde(default = "default_prefix")]
+    pub prefix: String,
+}
+
+fn default_prefix() -> String {
+    "derived/".into()
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct QueueConfig {
+    /// Job queue: SQS queue URL or name (aws), or queue name in the database (embedded).
+    pub jobs: String,
+    /// Repair queue receiving `ReducedRedundancyLostObject` events; empty = no repair
+    /// listener.
+    pub repair: String,
+    /// Embedded backend: receives before a message is dead-lettered. (On SQS this is the
+    /// queue's redrive policy, set where the queue is created.)
+    pub max_receives: u32,
+    /// Seconds a received message stays invisible before another worker may take it.
+    pub visibility_timeout_secs: u64,
+    /// Long-polling wait per receive, seconds (0..=20).
+    pub wait_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct WorkerConfig {
+    /// Jobs processed at once; 0 = number of CPU cores.
+    pub concurrency: usize,
+    /// Bytes of decoded pixels all in-flight jobs may hold together.
+    pub memory_budget_bytes: u64,
+    /// A job running longer is abandoned; its message reappears for retry.
+    pub job_timeout_secs: u64,
+    /// On SIGTERM/SIGINT, how long in-flight jobs get to finish.
+    pub shutdown_grace_secs: u64,
+    /// `ObjectRemoved` events delete the source's derived objects and manifest.
+    pub delete_derived_on_source_removed: bool,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// Address to serve the HTTP API on; empty disables HTTP.
+    pub listen: String,
+    /// Bearer token required on write/compute endpoints. Required when `listen` is not a
+    /// loopback address. Prefer setting it through `DERIVD_HTTP__AUTH_TOKEN`.
+    pub auth_token: Option<String>,
+    /// Largest request body accepted, bytes.
+    pub max_body_bytes: usize,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct NoticesConfig {
+    /// SNS topic ARN for completion notices (aws backend). Empty = none.
+    pub sns_topic_arn: String,
+    /// JSONL file for notices (embedded backend). Unset = `{data_dir}/notices.jsonl`.
+    pub log_path: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct AwsConfig {
+    /// Overrides the region from the standard AWS settings.
+    pub region: Option<String>,
+    /// Overrides the endpoint (e.g. a local moto server); `AWS_ENDPOINT_URL` works too.
+    pub endpoint_url: Option<String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            backend: Backend::Embedded,
+            catalogue: CatalogueConfig::default(),
+            limits: Limits::default(),
+            storage: StorageConfig::default(),
+            queue: QueueConfig::default(),
+            worker: WorkerConfig::default(),
+            http: HttpConfig::default(),
+            notices: NoticesConfig::default(),
+            aws: AwsConfig::default(),
+        }
+    }
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        StorageConfig {
+            data_dir: PathBuf::from("derivd-data"),
+            storage_class: StorageClass::ReducedRedundancy,
+            default_bucket: "derivd".into(),
+            buckets: Vec::new(),
+        }
+    }
+}
+
+impl Default for QueueConfig {
+    fn default() -> Self {
+        QueueConfig {
+            jobs: "derivd-jobs".into(),
+            repair: String::new(),
+            max_receives: 5,
+            visibility_timeout_secs: 120,
+            wait_secs: 20,
+        }
+    }
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        WorkerConfig {
+            concurrency: 0,
+            memory_budget_bytes: 2 << 30,
+            job_timeout_secs: 60,
+            shutdown_grace_secs: 30,
+            delete_derived_on_source_removed: true,
+        }
+    }
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            listen: "127.0.0.1:8080".into(),
+            auth_token: None,
+            max_body_bytes: 64 * 1024,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{path}: cannot read config: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{origin}: {message}")]
+    Parse { origin: String, message: String },
+    #[error("config key {key}: {message}")]
+    Invalid { key: String, message: String },
+}
+
+fn invalid(key: &str, message: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        key: key.into(),
+        message: message.into(),
+    }
+}
+
+impl Config {
+    /// Defaults ← `file` (if given) ← `DERIVD_*` variables from `env`, then validated.
+    pub fn load(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
+        let mut table = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.into(),
+                    source,
+                })?;
+                toml::from_str::<toml::Table>(&text).map_err(|e| ConfigError::Parse {
+                    origin: path.display().to_string(),
+                    message: e.message().to_string(),
+                })?
+            }
+            None => toml::Table::new(),
+        };
+        let mut origin = file.map_or("defaults".to_string(), |p| p.display().to_string());
+        for (name, value) in env {
+            let Some(rest) = name.strip_prefix("DERIVD_") else { continue };
+            // Variables of the binary itself, not config keys.
+            if matches!(rest, "CONFIG" | "LOG") {
+                continue;
+            }
+            let path: Vec<String> = rest.split("__").map(|s| s.to_ascii_lowercase()).collect();
+            if path.iter().any(String::is_empty) {
+                return Err(invalid(&name, "malformed variable name"));
+            }
+            set_path(&mut table, &path, parse_env_value(&value));
+            origin = format!("{origin} + environment");
+        }
+        let cfg: Config = serde_path_to_error::deserialize(toml::Value::Table(table))
+            .map_err(|e| {
+                let key = e.path().to_string();
+                ConfigError::Parse {
+                    origin: origin.clone(),
+                    message: format!("key {key}: {}", e.inner().message()),
+                }
+            })?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let l = &self.limits;
+        if l.max_input_pixels == 0 || l.max_input_bytes == 0 || l.max_output_side == 0 {
+            return Err(invalid("limits", "every limit must be above zero"));
+        }
+        if self.queue.jobs.is_empty() {
+            return Err(invalid("queue.jobs", "must name the job queue"));
+        }
+        if self.queue.wait_secs > 20 {
+            return Err(invalid("queue.wait_secs", "SQS allows at most 20"));
+        }
+        if self.queue.visibility_timeout_secs == 0 || self.queue.visibility_timeout_secs > 43_200 {
+            return Err(invalid("queue.visibility_timeout_secs", "must be 1..=43200"));
+        }
+        if self.queue.max_receives == 0 {
+            return Err(invalid("queue.max_receives", "must be at least 1"));
+        }
+        if self.worker.job_timeout_secs == 0 {
+            return Err(invalid("worker.job_timeout_secs", "must be at least 1"));
+        }
+        if self.worker.memory_budget_bytes < (16 << 20) {
+            return Err(invalid("worker.memory_budget_bytes", "must be at least 16 MiB"));
+        }
+        if self.storage.default_bucket.is_empty() {
+            return Err(invalid("storage.default_bucket", "must not be empty"));
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for (i, b) in self.storage.buckets.iter().enumerate() {
+            let derived = b.derived_bucket.as_deref().unwrap_or(&b.source);
+            if !seen.insert((derived.to_string(), b.prefix.clone())) {
+                return Err(invalid(
+                    &format!("storage.buckets[{i}]"),
+                    format!(
+                        "derived bucket {derived:?} with prefix {:?} is already used by another \
+                         source bucket; a derived key must lead back to exactly one source",
+                        b.prefix
+                    ),
+                ));
+            }
+            if derived == b.source && b.prefix.is_empty() {
+                return Err(invalid(
+                    &format!("storage.buckets[{i}].prefix"),
+                    "must not be empty when derived objects share the source bucket",
+                ));
+            }
+        }
+        if let Some(token) = &self.http.auth_token {
+            if token.len() < 16 {
+                return Err(invalid("http.auth_token", "must be at least 16 characters"));
+            }
+        }
+        if !self.http.listen.is_empty() {
+            let addr: std::net::SocketAddr = self
+                .http
+                .listen
+                .parse()
+                .map_err(|e| invalid("http.listen", format!("{e}")))?;
+            if !addr.ip().is_loopback() && self.http.auth_token.is_none() {
+                return Err(invalid(
+                    "http.auth_token",
+                    "required when http.listen is not a loopback address",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The bucket mapping for a source bucket, if jobs may name it. Without explicit
+    /// mappings, only the default bucket is allowed, with derived objects beside sources.
+    pub fn bucket(&self, source: &str) -> Option<BucketMapping> {
+        if self.storage.buckets.is_empty() {
+            return (source == self.storage.default_bucket).then(|| BucketMapping {
+                source: source.into(),
+                derived_bucket: None,
+                prefix: default_prefix(),
+            });
+        }
+        self.storage.buckets.iter().find(|b| b.source == source).cloned()
+    }
+
+    /// Every allowed source bucket's mapping.
+    pub fn bucket_mappings(&self) -> Vec<BucketMapping> {
+        if self.storage.buckets.is_empty() {
+            self.bucket(&self.storage.default_bucket).into_iter().collect()
+        } else {
+            self.storage.buckets.clone()
+        }
+    }
+
+    pub fn concurrency(&self) -> usize {
+        match self.worker.concurrency {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        }
+    }
+}
+
+impl BucketMapping {
+    pub fn derived(&self) -> &str {
+        self.derived_bucket.as_deref().unwrap_or(&self.source)
+    }
+}
+
+/// Environment values are TOML scalars when they parse as such (`20`, `true`,
+/// `["a","b"]`), strings otherwise.
+fn parse_env_value(v: &str) -> toml::Value {
+    toml::from_str::<toml::Table>(&format!("v = {v}"))
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .unwrap_or_else(|| toml::Value::String(v.to_string()))
+}
+
+fn set_path(table: &mut toml::Table, path: &[String], value: toml::Value) {
+    let (last, parents) = path.split_last().expect("non-empty path");
+    let mut t = table;
+    for p in parents {
+        let entry = t
+            .entry(p.clone())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        if !entry.is_table() {
+            *entry = toml::Value::Table(toml::Table::new());
+        }
+        t = entry.as_table_mut().expect("table");
+    }
+    t.insert(last.clone(), value);
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,102 @@
+use super::*;
+
+fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn with_file(text: &str) -> Result<Config, ConfigError> {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("derivd.toml");
+    std::fs::write(&p, text).unwrap();
+    Config::load(Some(&p), Vec::new())
+}
+
+#[test]
+fn zero_config_is_embedded_on_loopback() {
+    let c = Config::load(None, Vec::new()).unwrap();
+    assert_eq!(c.backend, Backend::Embedded);
+    assert_eq!(c.http.listen, "127.0.0.1:8080");
+    assert_eq!(c.storage.storage_class, StorageClass::ReducedRedundancy);
+    assert_eq!(c.bucket("derivd").unwrap().prefix, "derived/");
+    assert!(c.bucket("other").is_none());
+}
+
+#[test]
+fn example_config_parses_and_equals_defaults() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/derivd.example.toml");
+    let c = Config::load(Some(&path), Vec::new()).unwrap();
+    assert_eq!(c, Config::default());
+}
+
+#[test]
+fn unknown_keys_are_named() {
+    let err = with_file("[worker]\nconcurency = 4\n").unwrap_err().to_string();
+    assert!(err.contains("worker") && err.contains("concurency"), "{err}");
+    let err = Config::load(None, env(&[("DERIVD_HTTP__LISTN", "x")]))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("listn"), "{err}");
+}
+
+#[test]
+fn env_overrides_file_with_typed_values() {
+    let c = Config::load(
+        None,
+        env(&[
+            ("DERIVD_WORKER__CONCURRENCY", "3"),
+            ("DERIVD_BACKEND", "aws"),
+            ("DERIVD_STORAGE__STORAGE_CLASS", "STANDARD"),
+            ("OTHER_VAR", "ignored"),
+        ]),
+    )
+    .unwrap();
+    assert_eq!(c.worker.concurrency, 3);
+    assert_eq!(c.backend, Backend::Aws);
+    assert_eq!(c.storage.storage_class, StorageClass::Standard);
+}
+
+#[test]
+fn bad_values_name_the_key() {
+    let err = with_file("[queue]\nwait_secs = 30\n").unwrap_err().to_string();
+    assert!(err.contains("queue.wait_secs"), "{err}");
+    let err = with_file("[storage]\nstorage_class = \"GLACIER\"\n")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("storage.storage_class"), "{err}");
+    let err = with_file("[http]\nlisten = \"0.0.0.0:8080\"\n").unwrap_err().to_string();
+    assert!(err.contains("http.auth_token"), "{err}");
+}
+
+#[test]
+fn two_sources_may_not_share_derived_bucket_and_prefix() {
+    let err = with_file(
+        r#"
+[[storage.buckets]]
+source = "a"
+derived_bucket = "d"
+[[storage.buckets]]
+source = "b"
+derived_bucket = "d"
+"#,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("storage.buckets[1]"), "{err}");
+    let ok = with_file(
+        r#"
+[[storage.buckets]]
+source = "a"
+derived_bucket = "d"
+prefix = "a/"
+[[storage.buckets]]
+source = "b"
+derived_bucket = "d"
+prefix = "b/"
+"#,
+    )
+    .unwrap();
+    assert_eq!(ok.bucket("b").unwrap().derived(), "d");
+}

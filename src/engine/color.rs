@@ -1,0 +1,121 @@
+//! Colour management: every output is sRGB.
+//!
+//! We use Little CMS 2 (the `lcms2` crate, which builds the vendored C library): it is the
+//! colour engine behind libvips, Pillow's ImageCms, GIMP and most print workflows, handles
+//! every profile class we meet in uploads (matrix/TRC RGB such as Adobe RGB and Display P3,
+//! grey TRC, LUT-based CMYK such as SWOP), and is decades-hardened against malformed
+//! profiles. Pure-Rust alternatives (qcms, moxcms) were younger or lacked CMYK LUT support.
+
+use lcms2::{ColorSpaceSignature, Flags, InfoType, Intent, Locale, PixelFormat, Profile};
+
+use super::bitmap::Bitmap;
+
+/// Decoded pixels as the decoder produced them, before conversion to sRGB.
+pub enum Pixels {
+    Gray(Vec<u8>),
+    Rgb(Vec<u8>),
+    Rgba(Vec<u8>),
+    /// Plain CMYK (0 = no ink); Adobe's inverted storage already undone by the decoder.
+    Cmyk(Vec<u8>),
+}
+
+/// Converts to 8-bit sRGB using the embedded ICC profile when there is a usable one.
+/// An unreadable profile, or one that does not fit the pixels, is ignored (treated as
+/// sRGB) rather than failing the job: the pixels are still fine.
+pub fn to_srgb(pixels: Pixels, width: u32, height: u32, icc: Option<&[u8]>) -> Bitmap {
+    let profile = icc.and_then(|b| Profile::new_icc(b).ok());
+    let (channels, data) = match pixels {
+        Pixels::Gray(g) => (3, gray_to_rgb(&g, profile.as_ref())),
+        Pixels::Rgb(mut d) => {
+            if let Some(p) = profile.as_ref().filter(|p| needs_rgb_conversion(p)) {
+                convert_in_place(p, &mut d, PixelFormat::RGB_8);
+            }
+            (3, d)
+        }
+        Pixels::Rgba(mut d) => {
+            if let Some(p) = profile.as_ref().filter(|p| needs_rgb_conversion(p)) {
+                convert_in_place(p, &mut d, PixelFormat::RGBA_8);
+            }
+            (4, d)
+        }
+        Pixels::Cmyk(c) => (3, cmyk_to_rgb(&c, profile.as_ref())),
+    };
+    Bitmap {
+        width,
+        height,
+        channels,
+        data,
+    }
+}
+
+/// An RGB profile that is not sRGB already (sRGB → sRGB is skipped: it is the common case
+/// for camera photos and a no-op worth not paying for).
+fn needs_rgb_conversion(p: &Profile) -> bool {
+    if p.color_space() != ColorSpaceSignature::RgbData {
+        return false;
+    }
+    let desc = p
+        .info(InfoType::Description, Locale::none())
+        .unwrap_or_default();
+    !desc.contains("sRGB")
+}
+
+fn convert_in_place(src: &Profile, data: &mut [u8], format: PixelFormat) {
+    let flags = if format == PixelFormat::RGBA_8 {
+        Flags::COPY_ALPHA
+    } else {
+        Flags::default()
+    };
+    let srgb = Profile::new_srgb();
+    if let Ok(t) =
+        lcms2::Transform::<u8, u8>::new_flags(src, format, &srgb, format, Intent::Perceptual, flags)
+    {
+        t.transform_in_place(data);
+    }
+}
+
+fn gray_to_rgb(gray: &[u8], profile: Option<&Profile>) -> Vec<u8> {
+    let mut out = vec![0u8; gray.len() * 3];
+    if let Some(p) = profile.filter(|p| p.color_space() == ColorSpaceSignature::GrayData) {
+        let srgb = Profile::new_srgb();
+        if let Ok(t) = lcms2::Transform::<u8, u8>::new(
+            p,
+            PixelFormat::GRAY_8,
+            &srgb,
+            PixelFormat::RGB_8,
+            Intent::Perceptual,
+        ) {
+            t.transform_pixels(gray, &mut out);
+            return out;
+        }
+    }
+    for (o, g) in out.chunks_exact_mut(3).zip(gray) {
+        o.fill(*g);
+    }
+    out
+}
+
+fn cmyk_to_rgb(cmyk: &[u8], profile: Option<&Profile>) -> Vec<u8> {
+    let mut out = vec![0u8; cmyk.len() / 4 * 3];
+    if let Some(p) = profile.filter(|p| p.color_space() == ColorSpaceSignature::CmykData) {
+        let srgb = Profile::new_srgb();
+        if let Ok(t) = lcms2::Transform::<u8, u8>::new(
+            p,
+            PixelFormat::CMYK_8,
+            &srgb,
+            PixelFormat::RGB_8,
+            Intent::Perceptual,
+        ) {
+            t.transform_pixels(cmyk, &mut out);
+            return out;
+        }
+    }
+    // No profile: the textbook conversion, as browsers and most viewers do.
+    for (o, p) in out.chunks_exact_mut(3).zip(cmyk.chunks_exact(4)) {
+        let k = 255 - p[3] as u32;
+        for c in 0..3 {
+            o[c] = ((255 - p[c] as u32) * k / 255) as u8;
+        }
+    }
+    out
+}

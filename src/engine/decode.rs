@@ -1,0 +1,179 @@
+//! Reading sources: a cheap header look first (size, orientation), then one decode at the
+//! smallest size that still serves every requested output.
+//!
+//! JPEG goes through `jpeg-decoder`, whose IDCT can shrink by 1/2, 1/4 or 1/8 while decoding
+//! (DCT-domain downscaling: a 12 MP photo for a 256 px thumbnail decodes as 0.2 MP). Other
+//! formats go through the `image` crate with its allocation limits set.
+
+use std::io::Cursor;
+
+use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader};
+
+use super::color::{to_srgb, Pixels};
+use super::error::{from_image, EngineError};
+use super::{bitmap::Bitmap, orient, Limits};
+use crate::media::MediaType;
+
+/// A source whose header has been read; nothing large is allocated yet.
+pub struct Source<'a> {
+    pub media: MediaType,
+    /// Stored (pre-orientation) dimensions.
+    pub width: u32,
+    pub height: u32,
+    /// EXIF orientation 1..=8.
+    pub orientation: u8,
+    bytes: &'a [u8],
+    max_alloc: u64,
+}
+
+impl<'a> Source<'a> {
+    /// Reads the header and enforces the pixel limit before any bitmap exists.
+    pub fn open(bytes: &'a [u8], media: MediaType, limits: &Limits) -> Result<Self, EngineError> {
+        let max_alloc = limits.max_input_pixels.saturating_mul(8).max(64 << 20);
+        let (width, height, orientation) = match media {
+            MediaType::Jpeg => jpeg_header(bytes, max_alloc)?,
+            _ => {
+                let mut dec = other_decoder(bytes, media, max_alloc)?;
+                let (w, h) = dec.dimensions();
+                let o = dec.orientation().map(|o| o.to_exif()).unwrap_or(1);
+                (w, h, o)
+            }
+        };
+        if width == 0 || height == 0 {
+            return Err(EngineError::Corrupt(format!("image is {width}×{height}")));
+        }
+        let pixels = width as u64 * height as u64;
+        if pixels > limits.max_input_pixels {
+            return Err(EngineError::LimitExceeded(format!(
+                "{width}×{height} = {:.1} MP is over the {:.1} MP input limit",
+                pixels as f64 / 1e6,
+                limits.max_input_pixels as f64 / 1e6
+            )));
+        }
+        Ok(Source {
+            media,
+            width,
+            height,
+            orientation,
+            bytes,
+            max_alloc,
+        })
+    }
+
+    /// Upright dimensions (after EXIF orientation).
+    pub fn upright_size(&self) -> (u32, u32) {
+        if orient::swaps_axes(self.orientation) {
+            (self.height, self.width)
+        } else {
+            (self.width, self.height)
+        }
+    }
+
+    /// Bytes the decoded bitmap may take, for memory budgeting (RGBA at full size).
+    pub fn estimated_decode_bytes(&self) -> u64 {
+        self.width as u64 * self.height as u64 * 4
+    }
+
+    /// Decodes to sRGB, shrinking on load by up to `scale` (1.0 = full size) where the
+    /// format allows it. The result is *not* yet oriented.
+    pub fn decode(self, scale: f64) -> Result<Bitmap, EngineError> {
+        match self.media {
+            MediaType::Jpeg => decode_jpeg(self.bytes, self.max_alloc, scale),
+            m => decode_other(self.bytes, m, self.max_alloc),
+        }
+    }
+}
+
+fn jpeg_err(e: jpeg_decoder::Error) -> EngineError {
+    match e {
+        jpeg_decoder::Error::Unsupported(u) => {
+            EngineError::UnsupportedFormat(format!("JPEG feature: {u:?}"))
+        }
+        jpeg_decoder::Error::Io(io) => EngineError::Corrupt(format!("truncated JPEG: {io}")),
+        jpeg_decoder::Error::Format(f) => EngineError::Corrupt(f),
+        jpeg_decoder::Error::Internal(i) => EngineError::Corrupt(i.to_string()),
+    }
+}
+
+fn jpeg_decoder_for(bytes: &[u8], max_alloc: u64) -> jpeg_decoder::Decoder<Cursor<&[u8]>> {
+    let mut d = jpeg_decoder::Decoder::new(Cursor::new(bytes));
+    d.set_max_decoding_buffer_size(usize::try_from(max_alloc).unwrap_or(usize::MAX));
+    d
+}
+
+fn jpeg_header(bytes: &[u8], max_alloc: u64) -> Result<(u32, u32, u8), EngineError> {
+    let mut d = jpeg_decoder_for(bytes, max_alloc);
+    d.read_info().map_err(jpeg_err)?;
+    let info = d.info().ok_or_else(|| EngineError::Corrupt("no JPEG frame".into()))?;
+    let orientation = d.exif_data().map_or(1, orient::from_exif);
+    Ok((info.width as u32, info.height as u32, orientation))
+}
+
+fn decode_jpeg(bytes: &[u8], max_alloc: u64, scale: f64) -> Result<Bitmap, EngineError> {
+    let mut d = jpeg_decoder_for(bytes, max_alloc);
+    d.read_info().map_err(jpeg_err)?;
+    let info = d.info().ok_or_else(|| EngineError::Corrupt("no JPEG frame".into()))?;
+    let (mut w, mut h) = (info.width, info.height);
+    if scale < 0.5 {
+        let want = |v: u16| ((v as f64 * scale).ceil() as u16).max(1);
+        (w, h) = d.scale(want(w), want(h)).map_err(jpeg_err)?;
+    }
+    let data = d.decode().map_err(jpeg_err)?;
+    let icc = d.icc_profile();
+    let expected = w as usize * h as usize * info.pixel_format.pixel_bytes();
+    if data.len() != expected {
+        return Err(EngineError::Corrupt(format!(
+            "decoder returned {} bytes for {w}×{h}",
+            data.len()
+        )));
+    }
+    let pixels = match info.pixel_format {
+        jpeg_decoder::PixelFormat::L8 => Pixels::Gray(data),
+        jpeg_decoder::PixelFormat::L16 => {
+            Pixels::Gray(data.chunks_exact(2).map(|c| c[0]).collect())
+        }
+        jpeg_decoder::PixelFormat::RGB24 => Pixels::Rgb(data),
+        jpeg_decoder::PixelFormat::CMYK32 => Pixels::Cmyk(data),
+    };
+    Ok(to_srgb(pixels, w as u32, h as u32, icc.as_deref()))
+}
+
+fn image_format(media: MediaType) -> ImageFormat {
+    match media {
+        MediaType::Jpeg => ImageFormat::Jpeg,
+        MediaType::Png => ImageFormat::Png,
+        MediaType::Webp => ImageFormat::WebP,
+        MediaType::Gif => ImageFormat::Gif,
+        MediaType::Tiff => ImageFormat::Tiff,
+    }
+}
+
+fn other_decoder(
+    bytes: &[u8],
+    media: MediaType,
+    max_alloc: u64,
+) -> Result<impl ImageDecoder + '_, EngineError> {
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), image_format(media));
+    let mut limits = image::Limits::default();
+    limits.max_alloc = Some(max_alloc);
+    reader.limits(limits);
+    reader.into_decoder().map_err(from_image)
+}
+
+fn decode_other(bytes: &[u8], media: MediaType, max_alloc: u64) -> Result<Bitmap, EngineError> {
+    let mut dec = other_decoder(bytes, media, max_alloc)?;
+    // A corrupt ICC chunk is ignored like corrupt EXIF: the pixels are still usable.
+    let icc = dec.icc_profile().ok().flatten();
+    let img = DynamicImage::from_decoder(dec).map_err(from_image)?;
+    let (w, h) = (img.width(), img.height());
+    let pixels = match img {
+        DynamicImage::ImageLuma8(b) => Pixels::Gray(b.into_raw()),
+        DynamicImage::ImageLuma16(_) => Pixels::Gray(img.into_luma8().into_raw()),
+        DynamicImage::ImageRgb8(b) => Pixels::Rgb(b.into_raw()),
+        i if i.color().has_alpha() => Pixels::Rgba(i.into_rgba8().into_raw()),
+        i => Pixels::Rgb(i.into_rgb8().into_raw()),
+    };
+    // A profile for another colour model than the pixels (e.g. a grey profile on a
+    // grey+alpha image expanded to RGBA) is skipped inside to_srgb.
+    Ok(to_srgb(pixels, w, h, icc.as_deref()).drop_opaque_alpha())
+}

@@ -1,0 +1,64 @@
+//! Encoders: JPEG (`jpeg-encoder`, SIMD), WebP (libwebp, lossy), PNG (`image`'s encoder).
+//!
+//! Outputs carry no metadata at all: no EXIF, XMP, IPTC or ICC (pixels are sRGB already).
+
+use image::codecs::png::{CompressionType, FilterType, PngEncoder};
+use image::{ExtendedColorType, ImageEncoder};
+
+use super::bitmap::Bitmap;
+use super::error::EngineError;
+use crate::catalogue::spec::OutputSpec;
+use crate::media::OutputFormat;
+
+pub fn encode(bitmap: &Bitmap, out: &OutputSpec) -> Result<Vec<u8>, EngineError> {
+    let fail = |message: String| EngineError::Encode {
+        format: out.format.name().to_string(),
+        message,
+    };
+    match out.format {
+        OutputFormat::Jpeg => {
+            let flat;
+            let rgb = if bitmap.has_alpha() {
+                flat = bitmap.flatten(out.background);
+                &flat
+            } else {
+                bitmap
+            };
+            let (w, h) = dims_u16(rgb).ok_or_else(|| fail("larger than 65535 px".into()))?;
+            let mut buf = Vec::with_capacity(rgb.data.len() / 8);
+            let quality = out.quality.unwrap_or(82);
+            let encoder = jpeg_encoder::Encoder::new(&mut buf, quality);
+            encoder
+                .encode(&rgb.data, w, h, jpeg_encoder::ColorType::Rgb)
+                .map_err(|e| fail(e.to_string()))?;
+            Ok(buf)
+        }
+        OutputFormat::Webp => {
+            let enc = if bitmap.has_alpha() {
+                webp::Encoder::from_rgba(&bitmap.data, bitmap.width, bitmap.height)
+            } else {
+                webp::Encoder::from_rgb(&bitmap.data, bitmap.width, bitmap.height)
+            };
+            let mem = enc
+                .encode_simple(false, out.quality.unwrap_or(80) as f32)
+                .map_err(|e| fail(format!("{e:?}")))?;
+            Ok(mem.to_vec())
+        }
+        OutputFormat::Png => {
+            let mut buf = Vec::new();
+            let color = if bitmap.has_alpha() {
+                ExtendedColorType::Rgba8
+            } else {
+                ExtendedColorType::Rgb8
+            };
+            PngEncoder::new_with_quality(&mut buf, CompressionType::Default, FilterType::Adaptive)
+                .write_image(&bitmap.data, bitmap.width, bitmap.height, color)
+                .map_err(|e| fail(e.to_string()))?;
+            Ok(buf)
+        }
+    }
+}
+
+fn dims_u16(b: &Bitmap) -> Option<(u16, u16)> {
+    Some((u16::try_from(b.width).ok()?, u16::try_from(b.height).ok()?))
+}
