@@ -235,7 +235,9 @@ impl Config {
         };
         let mut origin = file.map_or("defaults".to_string(), |p| p.display().to_string());
         for (name, value) in env {
-            let Some(rest) = name.strip_prefix("DERIVD_") else { continue };
+            let Some(rest) = name.strip_prefix("DERIVD_") else {
+                continue;
+            };
             // Variables of the binary itself, not config keys.
             if matches!(rest, "CONFIG" | "LOG") {
                 continue;
@@ -247,8 +249,8 @@ impl Config {
             set_path(&mut table, &path, parse_env_value(&value));
             origin = format!("{origin} + environment");
         }
-        let cfg: Config = serde_path_to_error::deserialize(toml::Value::Table(table))
-            .map_err(|e| {
+        let cfg: Config =
+            serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
                 let key = e.path().to_string();
                 ConfigError::Parse {
                     origin: origin.clone(),
@@ -271,7 +273,10 @@ impl Config {
             return Err(invalid("queue.wait_secs", "SQS allows at most 20"));
         }
         if self.queue.visibility_timeout_secs == 0 || self.queue.visibility_timeout_secs > 43_200 {
-            return Err(invalid("queue.visibility_timeout_secs", "must be 1..=43200"));
+            return Err(invalid(
+                "queue.visibility_timeout_secs",
+                "must be 1..=43200",
+            ));
         }
         if self.queue.max_receives == 0 {
             return Err(invalid("queue.max_receives", "must be at least 1"));
@@ -280,7 +285,10 @@ impl Config {
             return Err(invalid("worker.job_timeout_secs", "must be at least 1"));
         }
         if self.worker.memory_budget_bytes < (16 << 20) {
-            return Err(invalid("worker.memory_budget_bytes", "must be at least 16 MiB"));
+            return Err(invalid(
+                "worker.memory_budget_bytes",
+                "must be at least 16 MiB",
+            ));
         }
         if self.storage.default_bucket.is_empty() {
             return Err(invalid("storage.default_bucket", "must not be empty"));
@@ -336,13 +344,19 @@ impl Config {
                 prefix: default_prefix(),
             });
         }
-        self.storage.buckets.iter().find(|b| b.source == source).cloned()
+        self.storage
+            .buckets
+            .iter()
+            .find(|b| b.source == source)
+            .cloned()
     }
 
     /// Every allowed source bucket's mapping.
     pub fn bucket_mappings(&self) -> Vec<BucketMapping> {
         if self.storage.buckets.is_empty() {
-            self.bucket(&self.storage.default_bucket).into_iter().collect()
+            self.bucket(&self.storage.default_bucket)
+                .into_iter()
+                .collect()
         } else {
             self.storage.buckets.clone()
         }

@@ -142,13 +142,15 @@ impl MediaRange {
         if s == "image/*" {
             return Ok(MediaRange::AnyImage);
         }
-        MediaType::from_mime(s).map(MediaRange::Exact).ok_or_else(|| {
-            let known: Vec<_> = MediaType::ALL.iter().map(|m| m.mime()).collect();
-            format!(
-                "{s:?} is not a type derivd decodes (image/* or one of {})",
-                known.join(", ")
-            )
-        })
+        MediaType::from_mime(s)
+            .map(MediaRange::Exact)
+            .ok_or_else(|| {
+                let known: Vec<_> = MediaType::ALL.iter().map(|m| m.mime()).collect();
+                format!(
+                    "{s:?} is not a type derivd decodes (image/* or one of {})",
+                    known.join(", ")
+                )
+            })
     }
 
     pub fn matches(self, m: MediaType) -> bool {
@@ -174,8 +176,14 @@ mod tests {
 
     #[test]
     fn detects_by_magic_not_name() {
-        assert_eq!(detect(b"\xFF\xD8\xFF\xE0rest"), Detected::Supported(MediaType::Jpeg));
-        assert_eq!(detect(b"\0\0\0\x1cftypavif...."), Detected::Unsupported("AVIF"));
+        assert_eq!(
+            detect(b"\xFF\xD8\xFF\xE0rest"),
+            Detected::Supported(MediaType::Jpeg)
+        );
+        assert_eq!(
+            detect(b"\0\0\0\x1cftypavif...."),
+            Detected::Unsupported("AVIF")
+        );
         assert_eq!(detect(b"hello"), Detected::Unknown);
         assert_eq!(detect(b""), Detected::Unknown);
     }

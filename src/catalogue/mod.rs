@@ -18,8 +18,14 @@ use crate::media::MediaType;
 /// The transform files shipped with derivd, used when no transforms folder is configured
 /// and `./transforms` does not exist (e.g. an installed binary run from anywhere).
 const BUILT_IN: &[(&str, &str)] = &[
-    ("icon-64-png", include_str!("../../transforms/icon-64-png.toml")),
-    ("preview-512", include_str!("../../transforms/preview-512.toml")),
+    (
+        "icon-64-png",
+        include_str!("../../transforms/icon-64-png.toml"),
+    ),
+    (
+        "preview-512",
+        include_str!("../../transforms/preview-512.toml"),
+    ),
     ("thumb-128", include_str!("../../transforms/thumb-128.toml")),
     ("thumb-256", include_str!("../../transforms/thumb-256.toml")),
     ("web-1024", include_str!("../../transforms/web-1024.toml")),

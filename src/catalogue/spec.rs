@@ -133,8 +133,7 @@ pub fn is_valid_transform_name(name: &str) -> bool {
     !b.is_empty()
         && b.len() <= 63
         && (b[0].is_ascii_lowercase() || b[0].is_ascii_digit())
-        && b
-            .iter()
+        && b.iter()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
 }
 
@@ -214,7 +213,10 @@ fn validate_output(o: OutputFile) -> Result<OutputSpec, SpecError> {
     let background = match o.background.as_deref() {
         None => [255, 255, 255],
         Some(s) => parse_hex_colour(s).ok_or_else(|| {
-            bad("output.background", format!("{s:?} is not a #rrggbb colour"))
+            bad(
+                "output.background",
+                format!("{s:?} is not a #rrggbb colour"),
+            )
         })?,
     };
     Ok(OutputSpec {
@@ -229,7 +231,10 @@ fn validate_resize(r: ResizeFile, max_side: u32) -> Result<ResizeSpec, SpecError
         match v {
             Some(0) => return Err(bad(key, "must be at least 1")),
             Some(v) if v > max_side => {
-                return Err(bad(key, format!("{v} exceeds the output-side limit {max_side}")))
+                return Err(bad(
+                    key,
+                    format!("{v} exceeds the output-side limit {max_side}"),
+                ))
             }
             _ => {}
         }

@@ -35,7 +35,14 @@ fn shipped_catalogue_loads_and_matches_built_in() {
     let names: Vec<_> = from_disk.iter().map(|t| t.name.as_str()).collect();
     assert_eq!(
         names,
-        ["icon-64-png", "preview-512", "thumb-128", "thumb-256", "web-1024", "web-2048"]
+        [
+            "icon-64-png",
+            "preview-512",
+            "thumb-128",
+            "thumb-256",
+            "web-1024",
+            "web-2048"
+        ]
     );
     for t in from_disk.iter() {
         assert_eq!(built_in.get(&t.name).unwrap().digest, t.digest);
@@ -68,9 +75,13 @@ fn bad_values_are_named() {
         assert!(err.contains(key), "{to}: {err}");
     }
     let png_with_quality = OK.replace("\"jpeg\"", "\"png\"");
-    let err = load(&[("t.toml", &png_with_quality)]).unwrap_err().to_string();
+    let err = load(&[("t.toml", &png_with_quality)])
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("output.quality"), "{err}");
-    let fill_without_height = OK.replace("\"fit\"", "\"fill\"").replace("height = 256", "");
+    let fill_without_height = OK
+        .replace("\"fit\"", "\"fill\"")
+        .replace("height = 256", "");
     let err = load(&[("t.toml", &fill_without_height)])
         .unwrap_err()
         .to_string();
@@ -102,8 +113,12 @@ fn unreadable_file_is_an_error() {
 #[test]
 fn digest_is_stable_and_tracks_output_shaping_fields_only() {
     let a = Transform::parse("t", OK, 8192).unwrap();
-    let b = Transform::parse("t", &OK.replace("description = \"x\"", "description = \"y\""), 8192)
-        .unwrap();
+    let b = Transform::parse(
+        "t",
+        &OK.replace("description = \"x\"", "description = \"y\""),
+        8192,
+    )
+    .unwrap();
     let c = Transform::parse("t", &OK.replace("quality = 80", "quality = 81"), 8192).unwrap();
     assert_eq!(a.digest, b.digest);
     assert_ne!(a.digest, c.digest);

@@ -96,8 +96,8 @@ impl CatalogueView {
         let _ = writeln!(s, "Derived keys: {}\n", self.key_layout);
         let _ = writeln!(
             s,
-            "{:<14} {:<11} {:<24} {:<7} {}",
-            "TRANSFORM", "OUTPUT", "RESIZE", "QUALITY", "KEY TEMPLATE"
+            "{:<14} {:<11} {:<24} {:<7} KEY TEMPLATE",
+            "TRANSFORM", "OUTPUT", "RESIZE", "QUALITY"
         );
         for (name, t) in &self.transforms {
             let r = &t.resize;

@@ -12,7 +12,11 @@ use crate::catalogue::Catalogue;
 use crate::config::Config;
 
 #[derive(Debug, Parser)]
-#[command(name = "derivd", version, about = "Makes and keeps derived objects in S3.")]
+#[command(
+    name = "derivd",
+    version,
+    about = "Makes and keeps derived objects in S3."
+)]
 pub struct Cli {
     /// TOML config file (see deploy/derivd.example.toml). DERIVD_* variables override it.
     #[arg(long, global = true, env = "DERIVD_CONFIG")]

@@ -49,7 +49,12 @@ pub fn run(cfg: &Config, catalogue: &Catalogue, args: &TransformArgs) -> anyhow:
     let layout = KeyLayout::default();
     let results: Vec<_> = by_name
         .par_iter()
-        .map(|(name, path)| (name, process(&engine, &layout, path, name, &chosen, &args.out)))
+        .map(|(name, path)| {
+            (
+                name,
+                process(&engine, &layout, path, name, &chosen, &args.out),
+            )
+        })
         .collect();
     println!(
         "{:<36} {:<14} {:>11} {:>9} {:>7}",
@@ -102,7 +107,11 @@ fn process(
 ) -> anyhow::Result<Vec<(Rendition, f64)>> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     let media = engine.probe(&bytes)?.media;
-    let applicable: Vec<_> = transforms.iter().filter(|t| t.accepts(media)).cloned().collect();
+    let applicable: Vec<_> = transforms
+        .iter()
+        .filter(|t| t.accepts(media))
+        .cloned()
+        .collect();
     if applicable.is_empty() {
         bail!("no requested transform accepts {}", media.mime());
     }

@@ -33,8 +33,13 @@ fn example_config_parses_and_equals_defaults() {
 
 #[test]
 fn unknown_keys_are_named() {
-    let err = with_file("[worker]\nconcurency = 4\n").unwrap_err().to_string();
-    assert!(err.contains("worker") && err.contains("concurency"), "{err}");
+    let err = with_file("[worker]\nconcurency = 4\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("worker") && err.contains("concurency"),
+        "{err}"
+    );
     let err = Config::load(None, env(&[("DERIVD_HTTP__LISTN", "x")]))
         .unwrap_err()
         .to_string();
@@ -60,13 +65,17 @@ fn env_overrides_file_with_typed_values() {
 
 #[test]
 fn bad_values_name_the_key() {
-    let err = with_file("[queue]\nwait_secs = 30\n").unwrap_err().to_string();
+    let err = with_file("[queue]\nwait_secs = 30\n")
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("queue.wait_secs"), "{err}");
     let err = with_file("[storage]\nstorage_class = \"GLACIER\"\n")
         .unwrap_err()
         .to_string();
     assert!(err.contains("storage.storage_class"), "{err}");
-    let err = with_file("[http]\nlisten = \"0.0.0.0:8080\"\n").unwrap_err().to_string();
+    let err = with_file("[http]\nlisten = \"0.0.0.0:8080\"\n")
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("http.auth_token"), "{err}");
 }
 

@@ -104,7 +104,9 @@ fn jpeg_decoder_for(bytes: &[u8], max_alloc: u64) -> jpeg_decoder::Decoder<Curso
 fn jpeg_header(bytes: &[u8], max_alloc: u64) -> Result<(u32, u32, u8), EngineError> {
     let mut d = jpeg_decoder_for(bytes, max_alloc);
     d.read_info().map_err(jpeg_err)?;
-    let info = d.info().ok_or_else(|| EngineError::Corrupt("no JPEG frame".into()))?;
+    let info = d
+        .info()
+        .ok_or_else(|| EngineError::Corrupt("no JPEG frame".into()))?;
     let orientation = d.exif_data().map_or(1, orient::from_exif);
     Ok((info.width as u32, info.height as u32, orientation))
 }
@@ -112,7 +114,9 @@ fn jpeg_header(bytes: &[u8], max_alloc: u64) -> Result<(u32, u32, u8), EngineErr
 fn decode_jpeg(bytes: &[u8], max_alloc: u64, scale: f64) -> Result<Bitmap, EngineError> {
     let mut d = jpeg_decoder_for(bytes, max_alloc);
     d.read_info().map_err(jpeg_err)?;
-    let info = d.info().ok_or_else(|| EngineError::Corrupt("no JPEG frame".into()))?;
+    let info = d
+        .info()
+        .ok_or_else(|| EngineError::Corrupt("no JPEG frame".into()))?;
     let (mut w, mut h) = (info.width, info.height);
     if scale < 0.5 {
         let want = |v: u16| ((v as f64 * scale).ceil() as u16).max(1);

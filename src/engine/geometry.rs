@@ -14,6 +14,22 @@ pub struct Rect {
     pub h: f64,
 }
 
+impl Rect {
+    /// The rectangle in the coordinates of a (decoded) image `kx`, `ky` times the size,
+    /// clamped to that image so float rounding can never reach outside it.
+    pub fn scaled(&self, kx: f64, ky: f64, width: u32, height: u32) -> Rect {
+        let (w, h) = (width as f64, height as f64);
+        let x = (self.x * kx).clamp(0.0, w);
+        let y = (self.y * ky).clamp(0.0, h);
+        Rect {
+            x,
+            y,
+            w: (self.w * kx).min(w - x).max(f64::MIN_POSITIVE),
+            h: (self.h * ky).min(h - y).max(f64::MIN_POSITIVE),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Plan {
     pub out_w: u32,
@@ -35,7 +51,12 @@ fn round_dim(v: f64) -> u32 {
 
 pub fn plan(src_w: u32, src_h: u32, spec: &ResizeSpec) -> Plan {
     let (w, h) = (src_w as f64, src_h as f64);
-    let full = Rect { x: 0.0, y: 0.0, w, h };
+    let full = Rect {
+        x: 0.0,
+        y: 0.0,
+        w,
+        h,
+    };
     match spec.mode {
         ResizeMode::Exact => Plan {
             out_w: spec.width.unwrap_or(src_w),
@@ -53,13 +74,25 @@ pub fn plan(src_w: u32, src_h: u32, spec: &ResizeSpec) -> Plan {
             let (out_w, out_h) = if s == 1.0 {
                 (src_w, src_h)
             } else if sx <= sy {
-                let ow = if s == sx { spec.width.unwrap() } else { round_dim(w * s) };
+                let ow = if s == sx {
+                    spec.width.unwrap()
+                } else {
+                    round_dim(w * s)
+                };
                 (ow, round_dim(h * ow as f64 / w))
             } else {
-                let oh = if s == sy { spec.height.unwrap() } else { round_dim(h * s) };
+                let oh = if s == sy {
+                    spec.height.unwrap()
+                } else {
+                    round_dim(h * s)
+                };
                 (round_dim(w * oh as f64 / h), oh)
             };
-            Plan { out_w, out_h, crop: full }
+            Plan {
+                out_w,
+                out_h,
+                crop: full,
+            }
         }
         ResizeMode::Fill => {
             let (bw, bh) = (spec.width.unwrap_or(src_w), spec.height.unwrap_or(src_h));
@@ -127,11 +160,23 @@ mod tests {
 
     #[test]
     fn fit_keeps_aspect_and_hits_the_box() {
-        let p = plan(3264, 2448, &spec(ResizeMode::Fit, Some(256), Some(256), false));
+        let p = plan(
+            3264,
+            2448,
+            &spec(ResizeMode::Fit, Some(256), Some(256), false),
+        );
         assert_eq!((p.out_w, p.out_h), (256, 192));
-        let p = plan(3000, 4000, &spec(ResizeMode::Fit, Some(1024), Some(1024), false));
+        let p = plan(
+            3000,
+            4000,
+            &spec(ResizeMode::Fit, Some(1024), Some(1024), false),
+        );
         assert_eq!((p.out_w, p.out_h), (768, 1024));
-        let p = plan(4608, 1976, &spec(ResizeMode::Fit, Some(2048), Some(2048), false));
+        let p = plan(
+            4608,
+            1976,
+            &spec(ResizeMode::Fit, Some(2048), Some(2048), false),
+        );
         assert_eq!((p.out_w, p.out_h), (2048, 878));
     }
 
@@ -147,9 +192,21 @@ mod tests {
 
     #[test]
     fn fill_crops_to_the_box_centred() {
-        let p = plan(4000, 3000, &spec(ResizeMode::Fill, Some(128), Some(128), false));
+        let p = plan(
+            4000,
+            3000,
+            &spec(ResizeMode::Fill, Some(128), Some(128), false),
+        );
         assert_eq!((p.out_w, p.out_h), (128, 128));
-        assert_eq!(p.crop, Rect { x: 500.0, y: 0.0, w: 3000.0, h: 3000.0 });
+        assert_eq!(
+            p.crop,
+            Rect {
+                x: 500.0,
+                y: 0.0,
+                w: 3000.0,
+                h: 3000.0
+            }
+        );
         let p = plan(64, 32, &spec(ResizeMode::Fill, Some(128), Some(128), false));
         assert_eq!((p.out_w, p.out_h), (32, 32));
         assert_eq!(p.crop.w, 32.0);
@@ -159,13 +216,21 @@ mod tests {
 
     #[test]
     fn exact_is_exact() {
-        let p = plan(4000, 3000, &spec(ResizeMode::Exact, Some(100), Some(400), false));
+        let p = plan(
+            4000,
+            3000,
+            &spec(ResizeMode::Exact, Some(100), Some(400), false),
+        );
         assert_eq!((p.out_w, p.out_h), (100, 400));
     }
 
     #[test]
     fn needed_scale_is_largest_axis_ratio() {
-        let p = plan(4000, 3000, &spec(ResizeMode::Fit, Some(1000), Some(1000), false));
+        let p = plan(
+            4000,
+            3000,
+            &spec(ResizeMode::Fit, Some(1000), Some(1000), false),
+        );
         assert!((p.needed_scale() - 0.25).abs() < 1e-9);
     }
 }

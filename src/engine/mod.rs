@@ -14,8 +14,8 @@
 
 mod bitmap;
 mod color;
-mod decode;
 mod deadline;
+mod decode;
 mod encode;
 mod error;
 pub mod geometry;
@@ -127,7 +127,9 @@ impl Engine {
             Detected::Supported(m) => m,
             Detected::Unsupported(name) => return Err(EngineError::UnsupportedFormat(name.into())),
             Detected::Unknown => {
-                return Err(EngineError::UnsupportedFormat("not a recognised image".into()))
+                return Err(EngineError::UnsupportedFormat(
+                    "not a recognised image".into(),
+                ))
             }
         };
         decode::Source::open(bytes, media, &self.limits)
@@ -152,7 +154,10 @@ impl Engine {
             .map(|t| geometry::plan(up_w, up_h, &t.resize))
             .collect();
         let max_side = self.limits.max_output_side;
-        if let Some(p) = plans.iter().find(|p| p.out_w > max_side || p.out_h > max_side) {
+        if let Some(p) = plans
+            .iter()
+            .find(|p| p.out_w > max_side || p.out_h > max_side)
+        {
             return Err(EngineError::LimitExceeded(format!(
                 "output {}×{} is over the {max_side} px side limit",
                 p.out_w, p.out_h
@@ -174,12 +179,7 @@ impl Engine {
         let mut out = Vec::with_capacity(transforms.len());
         for (t, plan) in transforms.iter().zip(&plans) {
             let started = Instant::now();
-            let crop = geometry::Rect {
-                x: plan.crop.x * kx,
-                y: plan.crop.y * ky,
-                w: plan.crop.w * kx,
-                h: plan.crop.h * ky,
-            };
+            let crop = plan.crop.scaled(kx, ky, upright.width, upright.height);
             let resized = resize::resize(&mut resizer, &upright, crop, plan.out_w, plan.out_h)?;
             deadline.check("resize")?;
             let bytes = encode::encode(&resized, &t.output)?;

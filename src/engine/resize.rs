@@ -24,10 +24,8 @@ pub fn resize(
     out_w: u32,
     out_h: u32,
 ) -> Result<Bitmap, EngineError> {
-    let whole = crop.x == 0.0
-        && crop.y == 0.0
-        && crop.w == src.width as f64
-        && crop.h == src.height as f64;
+    let whole =
+        crop.x == 0.0 && crop.y == 0.0 && crop.w == src.width as f64 && crop.h == src.height as f64;
     if whole && out_w == src.width && out_h == src.height {
         return Ok(src.clone());
     }

@@ -1,1 +1,417 @@
-//! (being written)
+//! [`LocalStore`]: the zero-config object store, a directory on local disk standing in for S3.
+//!
+//! ```text
+//! <root>/<bucket>/objects/<h[0..2]>/<h[2..4]>/<h>.obj   one record per object, h = sha256(key) hex
+//! <root>/<bucket>/locks/<h[0..2]>.lock                  256 lock stripes per bucket
+//! ```
+//!
+//! **Keys are never used as paths.** S3 keys are any UTF-8 up to 1024 bytes: `a` and `a/b`
+//! coexist, `..` is an ordinary segment, a segment may exceed the file-name limit, and keys may
+//! differ only in case on a case-insensitive disk. So the file name is the lower-case SHA-256 of
+//! the key, sharded two levels deep: constant path length (even macOS's 1024-byte `PATH_MAX` is
+//! no concern) and nothing in a key can reach outside the bucket folder. The key is stored in the
+//! record and checked on read, so a (theoretical) hash collision is an error, not a wrong object.
+//!
+//! **One record file per object**: `MAGIC | u32 LE header length | JSON ObjectMeta | payload`.
+//! One `rename` publishes metadata and bytes together: a reader holding the file open sees one
+//! consistent version even while it is replaced, and a crash cannot pair new bytes with old
+//! metadata or orphan a data file. Writes go to `.tmp-<uuid>` in the destination folder, are
+//! fsynced, renamed over the record, and the folder is fsynced; a crash leaves the old or the new
+//! object, at worst plus a stray `.tmp-*` file that reads and listings ignore.
+//!
+//! **Conditional writes** must be atomic across threads *and* processes sharing the directory,
+//! so every put and delete checks and renames under an exclusive `flock` on the key's lock stripe
+//! (advisory, honoured by every derivd process). Unconditional writes lock too, or one could slip
+//! between another's check and rename. The slow part, writing and fsyncing the temp file, happens
+//! before locking. Lock files are never deleted (deleting a lock others may hold is racy); there
+//! are at most 256 per bucket. Reads need no lock: rename is atomic.
+//!
+//! **Listing** reads every record header in the bucket and keeps the smallest 1001 keys after the
+//! continuation (the previous page's last key) to return 1000: O(objects in bucket) per page,
+//! fine for an embedded backend with up to tens of thousands of objects, not for millions.
+//!
+//! **ETag** is the first 32 hex digits of SHA-256 of the bytes (S3 uses MD5, which we do not
+//! carry); like S3's, it is opaque. All disk work runs in `spawn_blocking`.
+
+use std::collections::BTreeMap;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use super::{ListPage, Object, ObjectMeta, ObjectStore, PutCondition, PutRequest, StoreError};
+
+const MAGIC: &[u8; 8] = b"DRVDOBJ1";
+/// Headers are small (S3 bounds user metadata to 2 KiB); this only guards against corruption.
+const MAX_HEADER_LEN: u32 = 1 << 20;
+const MAX_KEY_BYTES: usize = 1024;
+const PAGE_SIZE: usize = 1000;
+
+/// A directory on disk that behaves like S3 for derivd's purposes. See the module docs.
+#[derive(Debug, Clone)]
+pub struct LocalStore {
+    root: PathBuf,
+}
+
+/// The record header is exactly [`ObjectMeta`]; this mirror only gives it serde (remote derive),
+/// so the two cannot drift apart.
+#[derive(Serialize, Deserialize)]
+#[serde(remote = "ObjectMeta")]
+struct Header {
+    key: String,
+    size: u64,
+    etag: String,
+    content_type: Option<String>,
+    storage_class: Option<String>,
+    cache_control: Option<String>,
+    metadata: BTreeMap<String, String>,
+}
+
+impl LocalStore {
+    /// Opens (creating if needed) a store rooted at `root`. Buckets are created on first write.
+    pub fn new(root: impl Into<PathBuf>) -> Result<Self, StoreError> {
+        let root = root.into();
+        fs::create_dir_all(&root).ctx("create", &root)?;
+        Ok(LocalStore { root })
+    }
+
+    /// The directory this store lives in.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn bucket_dir(&self, bucket: &str) -> Result<PathBuf, StoreError> {
+        validate_bucket(bucket)?;
+        Ok(self.root.join(bucket))
+    }
+
+    /// Where `key`'s record and lock live; validates both names first.
+    fn locate(&self, bucket: &str, key: &str) -> Result<Location, StoreError> {
+        if !(1..=MAX_KEY_BYTES).contains(&key.len()) {
+            let n = key.len();
+            return Err(StoreError::InvalidKey(format!(
+                "key must be 1..={MAX_KEY_BYTES} bytes, got {n}"
+            )));
+        }
+        let dir = self.bucket_dir(bucket)?;
+        let hash = hex::encode(Sha256::digest(key.as_bytes()));
+        let shard = dir.join("objects").join(&hash[0..2]).join(&hash[2..4]);
+        Ok(Location {
+            record: shard.join(format!("{hash}.obj")),
+            lock: dir.join("locks").join(format!("{}.lock", &hash[0..2])),
+            shard,
+            key: key.to_owned(),
+        })
+    }
+}
+
+struct Location {
+    shard: PathBuf,
+    record: PathBuf,
+    lock: PathBuf,
+    key: String,
+}
+
+/// S3's bucket naming rules (the subset that matters here): 3–63 of `[a-z0-9.-]`, starting and
+/// ending alphanumeric, no `..`. That also rules out `.`, `..` and anything path-like.
+fn validate_bucket(b: &str) -> Result<(), StoreError> {
+    let alnum = |c: u8| c.is_ascii_lowercase() || c.is_ascii_digit();
+    let ok = (3..=63).contains(&b.len())
+        && b.bytes().all(|c| alnum(c) || c == b'.' || c == b'-')
+        && alnum(b.as_bytes()[0])
+        && alnum(b.as_bytes()[b.len() - 1])
+        && !b.contains("..");
+    ok.then_some(())
+        .ok_or_else(|| StoreError::InvalidKey(format!("bad bucket name {b:?}")))
+}
+
+/// Attaches what was being done to which path to an I/O error, and classifies it: local I/O
+/// failures are mostly worth retrying (disk full, interrupted, too many open files); a
+/// permission problem is not.
+trait IoContext<T> {
+    fn ctx(self, what: &str, path: &Path) -> Result<T, StoreError>;
+}
+
+impl<T> IoContext<T> for io::Result<T> {
+    fn ctx(self, what: &str, path: &Path) -> Result<T, StoreError> {
+        self.map_err(|e| {
+            let msg = format!("{what} {}: {e}", path.display());
+            match e.kind() {
+                io::ErrorKind::PermissionDenied | io::ErrorKind::Unsupported => {
+                    StoreError::Permanent(msg)
+                }
+                _ => StoreError::Transient(msg),
+            }
+        })
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| StoreError::Permanent(format!("local store task failed: {e}")))?
+}
+
+/// Opens a record and reads its header, leaving the file positioned at the payload.
+/// `Ok(None)` if there is no record.
+fn open_record(path: &Path) -> Result<Option<(ObjectMeta, File)>, StoreError> {
+    let mut file = match File::open(path) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        other => other.ctx("open", path)?,
+    };
+    let corrupt =
+        |why: &str| StoreError::Permanent(format!("corrupt record {}: {why}", path.display()));
+    let mut prefix = [0u8; 12];
+    file.read_exact(&mut prefix)
+        .map_err(|_| corrupt("short prefix"))?;
+    let header_len = u32::from_le_bytes(prefix[8..12].try_into().expect("4 bytes"));
+    if &prefix[..8] != MAGIC || header_len > MAX_HEADER_LEN {
+        return Err(corrupt("bad magic or header length"));
+    }
+    let mut raw = vec![0u8; header_len as usize];
+    file.read_exact(&mut raw)
+        .map_err(|_| corrupt("short header"))?;
+    let meta = Header::deserialize(&mut serde_json::Deserializer::from_slice(&raw))
+        .map_err(|e| corrupt(&e.to_string()))?;
+    if file.metadata().ctx("stat", path)?.len() != 12 + u64::from(header_len) + meta.size {
+        return Err(corrupt("length does not match header"));
+    }
+    Ok(Some((meta, file)))
+}
+
+/// Reads the record for `loc`, checking it really belongs to the requested key.
+fn read_header(loc: &Location) -> Result<Option<(ObjectMeta, File)>, StoreError> {
+    match open_record(&loc.record)? {
+        Some((m, _)) if m.key != loc.key => Err(StoreError::Permanent(format!(
+            "hash collision: {:?} and {:?} share a record",
+            m.key, loc.key
+        ))),
+        other => Ok(other),
+    }
+}
+
+/// Makes renames and unlinks in `dir` durable.
+fn sync_dir(dir: &Path) -> Result<(), StoreError> {
+    File::open(dir).and_then(|d| d.sync_all()).ctx("fsync", dir)
+}
+
+/// Holds the exclusive stripe lock for as long as it lives (dropping the file unlocks).
+fn lock_stripe(path: &Path) -> Result<File, StoreError> {
+    if let Some(dir) = path.parent() {
+        fs::create_dir_all(dir).ctx("create", dir)?;
+    }
+    // Append mode: creates the file if needed and never truncates; its content is irrelevant.
+    let file = OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(path)
+        .ctx("open", path)?;
+    // `File::lock` is `flock(LOCK_EX)` on Unix: per open file description, so it also excludes
+    // other threads of this process (each operation opens its own description). It is stable
+    // since Rust 1.89; Cargo.toml's `rust-version` (1.85) predates it and should be raised.
+    #[allow(clippy::incompatible_msrv)]
+    let locked = file.lock();
+    locked.ctx("lock", path)?;
+    Ok(file)
+}
+
+/// Removes a temp file unless the write that owns it completed.
+struct TempGuard(Option<PathBuf>);
+
+impl Drop for TempGuard {
+    fn drop(&mut self) {
+        if let Some(p) = self.0.take() {
+            let _ = fs::remove_file(p);
+        }
+    }
+}
+
+/// Whether a write guarded by `condition` may replace the object now stored at `loc`.
+/// ETags may arrive quoted, as S3 clients often echo them.
+fn condition_holds(condition: &PutCondition, loc: &Location) -> Result<bool, StoreError> {
+    let current = read_header(loc)?.map(|(m, _)| m.etag);
+    Ok(match (condition, current) {
+        (PutCondition::None, _) => true,
+        (PutCondition::IfAbsent, current) => current.is_none(),
+        (PutCondition::IfMatch(want), Some(have)) => want.trim_matches('"') == have,
+        (PutCondition::IfMatch(_), None) => false,
+    })
+}
+
+fn put_blocking(loc: Location, req: PutRequest) -> Result<String, StoreError> {
+    let meta = ObjectMeta {
+        key: loc.key.clone(),
+        size: req.bytes.len() as u64,
+        etag: hex::encode(Sha256::digest(&req.bytes))[..32].to_owned(),
+        content_type: Some(req.content_type),
+        storage_class: Some(req.storage_class.as_str().to_owned()),
+        cache_control: req.cache_control,
+        // S3 lower-cases user metadata names; do the same so callers see identical results.
+        metadata: req
+            .metadata
+            .into_iter()
+            .map(|(k, v)| (k.to_ascii_lowercase(), v))
+            .collect(),
+    };
+    let mut header = Vec::new();
+    Header::serialize(&meta, &mut serde_json::Serializer::new(&mut header))
+        .map_err(|e| StoreError::Permanent(e.to_string()))?;
+    if header.len() > MAX_HEADER_LEN as usize {
+        return Err(StoreError::InvalidKey("metadata too large".into()));
+    }
+    // Optimistic early exit so a losing conditional write (e.g. IfAbsent on an existing
+    // rendition, the common case) does not write and fsync the payload for nothing. The check
+    // under the lock below is the one that counts.
+    if req.condition != PutCondition::None && !condition_holds(&req.condition, &loc)? {
+        return Err(StoreError::PreconditionFailed { key: loc.key });
+    }
+
+    fs::create_dir_all(&loc.shard).ctx("create", &loc.shard)?;
+    let tmp = loc.shard.join(format!(".tmp-{}", Uuid::new_v4().simple()));
+    let mut guard = TempGuard(Some(tmp.clone()));
+    let write = |mut f: File| -> io::Result<()> {
+        f.write_all(MAGIC)?;
+        f.write_all(&(header.len() as u32).to_le_bytes())?;
+        f.write_all(&header)?;
+        f.write_all(&req.bytes)?;
+        f.sync_all()
+    };
+    File::create_new(&tmp).and_then(write).ctx("write", &tmp)?;
+
+    let _lock = lock_stripe(&loc.lock)?;
+    if !condition_holds(&req.condition, &loc)? {
+        return Err(StoreError::PreconditionFailed { key: loc.key });
+    }
+    fs::rename(&tmp, &loc.record).ctx("rename to", &loc.record)?;
+    guard.0 = None;
+    sync_dir(&loc.shard)?;
+    Ok(meta.etag)
+}
+
+fn delete_blocking(loc: Location) -> Result<(), StoreError> {
+    let _lock = lock_stripe(&loc.lock)?;
+    match fs::remove_file(&loc.record) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        other => {
+            other.ctx("delete", &loc.record)?;
+            sync_dir(&loc.shard)
+        }
+    }
+}
+
+/// Paths of all records in a bucket (`objects/xx/yy/<64 hex>.obj`), skipping `.tmp-*`
+/// leftovers. A missing folder is an empty bucket or shard, not an error.
+fn record_paths(objects: &Path) -> Result<Vec<PathBuf>, StoreError> {
+    let mut level = vec![objects.to_path_buf()];
+    for depth in 0..3 {
+        let mut next = Vec::new();
+        for dir in level {
+            let entries = match fs::read_dir(&dir) {
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                other => other.ctx("read", &dir)?,
+            };
+            for entry in entries {
+                let path = entry.ctx("read", &dir)?.path();
+                let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+                if depth < 2 || (name.len() == 68 && name.ends_with(".obj")) {
+                    next.push(path);
+                }
+            }
+        }
+        level = next;
+    }
+    Ok(level)
+}
+
+fn list_blocking(
+    objects: &Path,
+    prefix: &str,
+    after: Option<&str>,
+) -> Result<ListPage, StoreError> {
+    // Smallest PAGE_SIZE + 1 matching keys: the extra one tells whether another page exists.
+    let mut best: BTreeMap<String, ObjectMeta> = BTreeMap::new();
+    for path in record_paths(objects)? {
+        // A record deleted since it was found is simply not listed.
+        let Some((meta, _)) = open_record(&path)? else {
+            continue;
+        };
+        let wanted = meta.key.starts_with(prefix)
+            && after.is_none_or(|a| meta.key.as_str() > a)
+            && (best.len() <= PAGE_SIZE
+                || best.last_key_value().is_some_and(|(k, _)| *k > meta.key));
+        if wanted {
+            best.insert(meta.key.clone(), meta);
+            if best.len() > PAGE_SIZE + 1 {
+                best.pop_last();
+            }
+        }
+    }
+    let more = best.len() > PAGE_SIZE;
+    let objects: Vec<ObjectMeta> = best.into_values().take(PAGE_SIZE).collect();
+    let next = objects.last().filter(|_| more).map(|m| m.key.clone());
+    Ok(ListPage { objects, next })
+}
+
+#[async_trait]
+impl ObjectStore for LocalStore {
+    async fn get(&self, bucket: &str, key: &str) -> Result<Option<Object>, StoreError> {
+        let loc = self.locate(bucket, key)?;
+        blocking(move || {
+            let Some((meta, mut file)) = read_header(&loc)? else {
+                return Ok(None);
+            };
+            let mut bytes = Vec::with_capacity(meta.size as usize);
+            file.read_to_end(&mut bytes).ctx("read", &loc.record)?;
+            Ok(Some(Object {
+                meta,
+                bytes: Bytes::from(bytes),
+            }))
+        })
+        .await
+    }
+
+    async fn head(&self, bucket: &str, key: &str) -> Result<Option<ObjectMeta>, StoreError> {
+        let loc = self.locate(bucket, key)?;
+        blocking(move || Ok(read_header(&loc)?.map(|(m, _)| m))).await
+    }
+
+    async fn put(&self, bucket: &str, req: PutRequest) -> Result<String, StoreError> {
+        let loc = self.locate(bucket, &req.key)?;
+        blocking(move || put_blocking(loc, req)).await
+    }
+
+    async fn list(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        continuation: Option<String>,
+    ) -> Result<ListPage, StoreError> {
+        let objects = self.bucket_dir(bucket)?.join("objects");
+        let prefix = prefix.to_owned();
+        blocking(move || list_blocking(&objects, &prefix, continuation.as_deref())).await
+    }
+
+    async fn delete(&self, bucket: &str, key: &str) -> Result<(), StoreError> {
+        let loc = self.locate(bucket, key)?;
+        blocking(move || delete_blocking(loc)).await
+    }
+
+    async fn check(&self, bucket: &str) -> Result<(), StoreError> {
+        let dir = self.bucket_dir(bucket)?;
+        blocking(move || {
+            fs::create_dir_all(&dir).ctx("create", &dir)?;
+            // Prove the directory is writable, not merely present.
+            let probe = dir.join(format!(".probe-{}", Uuid::new_v4().simple()));
+            let _guard = TempGuard(Some(probe.clone()));
+            fs::write(&probe, b"ok").ctx("write", &probe)
+        })
+        .await
+    }
+}

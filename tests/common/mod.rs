@@ -1,6 +1,8 @@
 //! Helpers shared by the integration-test binaries. Each binary uses a different subset.
 #![allow(dead_code)]
 
+pub mod fault_proxy;
+pub mod images;
 pub mod moto;
 pub mod queue_contract;
 pub mod store_contract;
