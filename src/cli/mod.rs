@@ -2,6 +2,7 @@
 //! `main.rs` only calls [`run`].
 
 mod catalogue_cmd;
+mod serve_cmd;
 mod transform_cmd;
 
 use std::path::PathBuf;
@@ -33,6 +34,12 @@ pub enum Command {
     Catalogue(catalogue_cmd::CatalogueArgs),
     /// Compare storage classes for a workload: does Reduced Redundancy pay?
     Cost(crate::cost::CostArgs),
+    /// Run the service: job workers, repair listener (if configured) and the HTTP API.
+    Serve,
+    /// Queue a job (optionally uploading the source first).
+    Submit(serve_cmd::SubmitArgs),
+    /// Embedded demo: delete a derived object and report it lost, as S3 would.
+    Lose(serve_cmd::LoseArgs),
 }
 
 /// Runs the parsed command; the exit code is the return value.
@@ -45,6 +52,21 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Transform(args) => {
             let cfg = load_config(cli.config.as_deref())?;
             transform_cmd::run(&cfg, &load_catalogue(&cfg)?, &args)
+        }
+        Command::Serve => {
+            let cfg = load_config(cli.config.as_deref())?;
+            let cat = load_catalogue(&cfg)?;
+            serve_cmd::serve_cmd(cfg, cat)
+        }
+        Command::Submit(args) => {
+            let cfg = load_config(cli.config.as_deref())?;
+            let cat = load_catalogue(&cfg)?;
+            serve_cmd::submit_cmd(cfg, cat, args)
+        }
+        Command::Lose(args) => {
+            let cfg = load_config(cli.config.as_deref())?;
+            let cat = load_catalogue(&cfg)?;
+            serve_cmd::lose_cmd(cfg, cat, args)
         }
         Command::Catalogue(args) => {
             let cfg = load_config(cli.config.as_deref())?;

@@ -227,6 +227,17 @@ fn receive_tx(
     max: usize,
     visibility: Duration,
 ) -> Result<Vec<ReceivedMessage>, QueueError> {
+    // Cheap read first: idle long polls (every POLL_INTERVAL, in every process) then never take
+    // the file-wide write lock.
+    let any: bool = conn
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM messages WHERE queue = ?1 AND visible_at <= ?2)",
+        )
+        .and_then(|mut stmt| stmt.query_row(params![name, now_ms()], |r| r.get(0)))
+        .map_err(db_err)?;
+    if !any {
+        return Ok(Vec::new());
+    }
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(db_err)?;

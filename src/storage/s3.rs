@@ -67,9 +67,8 @@ where
 {
     let f = sdk_failure(err);
     let what = format!("S3 {op} s3://{bucket}/{key}: {}", f.detail);
-    match f.code.as_deref() {
-        Some("InvalidBucketName" | "KeyTooLongError") => return StoreError::InvalidKey(what),
-        _ => {}
+    if let Some("InvalidBucketName" | "KeyTooLongError") = f.code.as_deref() {
+        return StoreError::InvalidKey(what);
     }
     match f.class {
         ErrorClass::Transient => {

@@ -467,7 +467,7 @@ impl Head {
             .filter(move |(k, _)| k.eq_ignore_ascii_case(name));
         named.map(|(_, v)| v.as_str())
     }
-    fn get(&self, name: &str) -> Option<&str> {
+    fn get<'a>(&'a self, name: &'a str) -> Option<&'a str> {
         self.values(name).next()
     }
     fn has_token(&self, name: &str, token: &str) -> bool {

@@ -14,7 +14,7 @@ use std::pin::Pin;
 use std::task::Poll;
 
 use bytes::Bytes;
-use derivd::storage::{ObjectStore, PutCondition, PutRequest, StorageClass, StoreError};
+use derivd::storage::{Object, ObjectStore, PutCondition, PutRequest, StorageClass, StoreError};
 
 /// Optional, slower checks.
 #[derive(Debug, Clone, Copy, Default)]
@@ -63,32 +63,28 @@ pub fn put_req(key: &str, bytes: impl Into<Bytes>) -> PutRequest {
 
 /// Polls all futures concurrently in the current task (no `futures` crate here). Enough for
 /// races: each future's I/O (HTTP, or a blocking-pool disk write) proceeds independently.
-pub async fn join_all<T>(futures: Vec<Pin<Box<dyn Future<Output = T> + Send + '_>>>) -> Vec<T> {
-    let mut slots: Vec<_> = futures.into_iter().map(|f| (Some(f), None)).collect();
+pub async fn join_all<T>(mut futures: Vec<Pin<Box<dyn Future<Output = T> + Send + '_>>>) -> Vec<T> {
+    let mut out: Vec<Option<T>> = futures.iter().map(|_| None).collect();
     std::future::poll_fn(|cx| {
-        let mut pending = false;
-        for (fut, out) in slots.iter_mut() {
-            if let Some(f) = fut {
-                match f.as_mut().poll(cx) {
-                    Poll::Ready(v) => {
-                        *out = Some(v);
-                        *fut = None;
-                    }
-                    Poll::Pending => pending = true,
-                }
+        // Only futures that have not completed yet are polled again.
+        for (f, o) in futures
+            .iter_mut()
+            .zip(&mut out)
+            .filter(|(_, o)| o.is_none())
+        {
+            if let Poll::Ready(v) = f.as_mut().poll(cx) {
+                *o = Some(v);
             }
         }
-        if pending {
-            Poll::Pending
-        } else {
+        let done = out.iter().all(Option::is_some);
+        if done {
             Poll::Ready(())
+        } else {
+            Poll::Pending
         }
     })
     .await;
-    slots
-        .into_iter()
-        .map(|(_, out)| out.expect("ready"))
-        .collect()
+    out.into_iter().map(Option::unwrap).collect()
 }
 
 /// Every key under `prefix`, following continuations; asserts page size and order.
@@ -105,18 +101,69 @@ pub async fn list_all(store: &dyn ObjectStore, bucket: &str, prefix: &str) -> (V
         }
         assert!(pages < 10_000, "listing does not terminate");
     }
-    assert!(
-        keys.windows(2).all(|w| w[0] < w[1]),
-        "not in byte order / duplicated: {keys:?}"
-    );
+    let ordered = keys.windows(2).all(|w| w[0] < w[1]);
+    assert!(ordered, "not in byte order, or duplicated: {keys:?}");
     (keys, pages)
 }
 
-fn assert_precondition_failed<T: std::fmt::Debug>(r: Result<T, StoreError>, what: &str) {
+/// A put that must succeed; returns the ETag.
+pub async fn put_ok(store: &dyn ObjectStore, bucket: &str, key: &str, bytes: &str) -> String {
+    let r = store.put(bucket, put_req(key, bytes.to_owned())).await;
+    r.unwrap_or_else(|e| panic!("put {key:?}: {e}"))
+}
+
+/// A get of an object that must exist.
+pub async fn get_ok(store: &dyn ObjectStore, bucket: &str, key: &str) -> Object {
+    let r = store.get(bucket, key).await;
+    let found = r.unwrap_or_else(|e| panic!("get {key:?}: {e}"));
+    found.unwrap_or_else(|| panic!("{key:?} missing"))
+}
+
+/// A conditional put that must succeed.
+async fn put_cond(store: &dyn ObjectStore, bucket: &str, req: PutRequest) -> String {
+    let what = format!("{:?} put of {:?}", req.condition, req.key);
+    let r = store.put(bucket, req).await;
+    r.unwrap_or_else(|e| panic!("{what}: {e}"))
+}
+
+/// A conditional put that must fail its precondition.
+async fn put_412(store: &dyn ObjectStore, bucket: &str, req: PutRequest, what: &str) {
+    let r = store.put(bucket, req).await;
+    let ok = matches!(r, Err(StoreError::PreconditionFailed { .. }));
+    assert!(ok, "{what}: expected PreconditionFailed, got {r:?}");
+}
+
+/// A put that must be refused as an invalid key.
+async fn put_invalid(store: &dyn ObjectStore, bucket: &str, key: &str) {
+    let r = store.put(bucket, put_req(key, "x")).await;
+    let n = key.len();
     assert!(
-        matches!(r, Err(StoreError::PreconditionFailed { .. })),
-        "{what}: expected PreconditionFailed, got {r:?}"
+        matches!(r, Err(StoreError::InvalidKey(_))),
+        "{n}-byte key: {r:?}"
     );
+}
+
+/// Puts (or deletes) many keys, 50 at a time concurrently: moto is slow one by one.
+pub async fn put_many(store: &dyn ObjectStore, bucket: &str, keys: &[String]) {
+    for chunk in keys.chunks(50) {
+        let puts = chunk
+            .iter()
+            .map(|k| store.put(bucket, put_req(k, k.clone())));
+        join_all(puts.collect())
+            .await
+            .into_iter()
+            .for_each(|r| drop(r.unwrap()));
+    }
+}
+
+pub async fn delete_many(store: &dyn ObjectStore, bucket: &str, keys: &[String]) {
+    for chunk in keys.chunks(50) {
+        let deletes = chunk.iter().map(|k| store.delete(bucket, k));
+        join_all(deletes.collect())
+            .await
+            .into_iter()
+            .for_each(|r| r.unwrap());
+    }
 }
 
 pub async fn round_trip_with_metadata(store: &dyn ObjectStore, bucket: &str) {
@@ -129,38 +176,24 @@ pub async fn round_trip_with_metadata(store: &dyn ObjectStore, bucket: &str) {
         ("source-etag".to_owned(), "abc123".to_owned()),
         ("transform".to_owned(), "thumb-256".to_owned()),
     ]);
-    let etag = store.put(bucket, req.clone()).await.expect("put");
-    assert!(
-        !etag.is_empty() && !etag.contains('"'),
-        "etag {etag:?} must be bare"
-    );
+    let etag = put_cond(store, bucket, req.clone()).await;
+    assert!(!etag.is_empty() && !etag.contains('"'), "{etag:?}");
 
-    let got = store
-        .get(bucket, &key)
-        .await
-        .expect("get")
-        .expect("object exists");
+    let got = get_ok(store, bucket, &key).await;
     assert_eq!(got.bytes, req.bytes);
-    let head = store
-        .head(bucket, &key)
-        .await
-        .expect("head")
-        .expect("object exists");
+    let head = store.head(bucket, &key).await.unwrap().unwrap();
     assert_eq!(head, got.meta, "head and get disagree");
-    assert_eq!(head.key, key);
-    assert_eq!(head.size, req.bytes.len() as u64);
-    assert_eq!(head.etag, etag);
+    let size = req.bytes.len() as u64;
+    assert_eq!((&head.key, head.size, &head.etag), (&key, size, &etag));
     assert_eq!(head.content_type.as_deref(), Some("image/webp"));
     assert_eq!(head.storage_class.as_deref(), Some("REDUCED_REDUNDANCY"));
     assert_eq!(head.cache_control, req.cache_control);
     assert_eq!(head.metadata, req.metadata);
 
-    let listed = store.list(bucket, &key, None).await.expect("list");
-    assert_eq!(listed.objects.len(), 1);
-    assert_eq!(listed.objects[0].key, key);
-    assert_eq!(listed.objects[0].size, req.bytes.len() as u64);
-    assert_eq!(listed.objects[0].etag, etag);
-    store.delete(bucket, &key).await.expect("delete");
+    let listed = store.list(bucket, &key, None).await.unwrap().objects;
+    let summary: Vec<_> = listed.iter().map(|o| (&o.key, o.size, &o.etag)).collect();
+    assert_eq!(summary, [(&key, size, &etag)]);
+    delete_many(store, bucket, &[key]).await;
 }
 
 /// A second put replaces bytes and all metadata; nothing of the first version lingers.
@@ -169,44 +202,32 @@ pub async fn overwrite_replaces_everything(store: &dyn ObjectStore, bucket: &str
     let mut first = put_req(&key, "first version");
     first.cache_control = Some("no-cache".into());
     first.metadata = BTreeMap::from([("old".to_owned(), "1".to_owned())]);
-    let e1 = store.put(bucket, first).await.expect("put 1");
+    let e1 = put_cond(store, bucket, first).await;
     let mut second = put_req(&key, "second");
     second.content_type = "text/plain".into();
     second.metadata = BTreeMap::from([("new".to_owned(), "2".to_owned())]);
-    let e2 = store.put(bucket, second).await.expect("put 2");
+    let e2 = put_cond(store, bucket, second.clone()).await;
     assert_ne!(e1, e2, "different bytes, same etag");
-    let got = store.get(bucket, &key).await.unwrap().expect("exists");
+    let got = get_ok(store, bucket, &key).await;
     assert_eq!(&got.bytes[..], b"second");
-    assert_eq!(got.meta.etag, e2);
-    assert_eq!(got.meta.content_type.as_deref(), Some("text/plain"));
-    assert_eq!(got.meta.cache_control, None);
-    assert_eq!(
-        got.meta.metadata,
-        BTreeMap::from([("new".to_owned(), "2".to_owned())])
-    );
-    assert!(matches!(
-        got.meta.storage_class.as_deref(),
-        None | Some("STANDARD")
-    ));
-    let (keys, _) = list_all(store, bucket, &key).await;
-    assert_eq!(
-        keys,
-        vec![key.clone()],
-        "overwrite duplicated the key in listings"
-    );
-    store.delete(bucket, &key).await.unwrap();
+    let meta = got.meta;
+    assert_eq!((meta.etag, meta.metadata), (e2, second.metadata));
+    assert_eq!(meta.content_type.as_deref(), Some("text/plain"));
+    assert_eq!(meta.cache_control, None);
+    let class = meta.storage_class.as_deref();
+    assert!(matches!(class, None | Some("STANDARD")), "{class:?}");
+    // Listed once, not once per version.
+    assert_eq!(list_all(store, bucket, &key).await.0, [key.clone()]);
+    delete_many(store, bucket, &[key]).await;
 }
 
 pub async fn empty_object(store: &dyn ObjectStore, bucket: &str) {
     let key = format!("{}empty", unique_prefix("empty"));
-    let etag = store
-        .put(bucket, put_req(&key, Bytes::new()))
-        .await
-        .expect("put");
-    let got = store.get(bucket, &key).await.unwrap().expect("exists");
+    let etag = put_ok(store, bucket, &key, "").await;
+    let got = get_ok(store, bucket, &key).await;
     assert!(got.bytes.is_empty());
     assert_eq!((got.meta.size, got.meta.etag), (0, etag));
-    store.delete(bucket, &key).await.unwrap();
+    delete_many(store, bucket, &[key]).await;
 }
 
 pub async fn missing_is_none(store: &dyn ObjectStore, bucket: &str) {
@@ -220,7 +241,7 @@ pub async fn missing_is_none(store: &dyn ObjectStore, bucket: &str) {
 pub async fn delete_is_idempotent(store: &dyn ObjectStore, bucket: &str) {
     let key = format!("{}k", unique_prefix("delete"));
     store.delete(bucket, &key).await.expect("delete missing");
-    store.put(bucket, put_req(&key, "x")).await.unwrap();
+    put_ok(store, bucket, &key, "x").await;
     store.delete(bucket, &key).await.expect("delete");
     assert!(store.head(bucket, &key).await.unwrap().is_none());
     assert!(store.get(bucket, &key).await.unwrap().is_none());
@@ -242,30 +263,19 @@ pub async fn list_by_prefix_in_byte_order(store: &dyn ObjectStore, bucket: &str)
         "é",
         "\u{1F600}",
     ];
+    let mut want: Vec<String> = inside.iter().map(|k| format!("{p}{k}")).collect();
     // Keys that share the prefix's characters but not the whole prefix must not be listed.
     let stem = &p[..p.len() - 1];
     let siblings = [stem.to_owned(), format!("{stem}0"), format!("{stem}x")];
-    for k in inside
-        .iter()
-        .map(|k| format!("{p}{k}"))
-        .chain(siblings.iter().cloned())
-    {
-        store
-            .put(bucket, put_req(&k, k.clone().into_bytes()))
-            .await
-            .expect("put");
-    }
-    let mut want: Vec<String> = inside.iter().map(|k| format!("{p}{k}")).collect();
+    put_many(store, bucket, &want).await;
+    put_many(store, bucket, &siblings).await;
     want.sort();
-    let (keys, pages) = list_all(store, bucket, &p).await;
-    assert_eq!(keys, want);
-    assert_eq!(pages, 1);
+    assert_eq!(list_all(store, bucket, &p).await, (want.clone(), 1));
     // `a/` must not match "a", "a b", "a0" or "ab".
     let (sub, _) = list_all(store, bucket, &format!("{p}a/")).await;
-    assert_eq!(sub, vec![format!("{p}a/b"), format!("{p}a/b/c")]);
-    for k in want.iter().chain(siblings.iter()) {
-        store.delete(bucket, k).await.unwrap();
-    }
+    assert_eq!(sub, [format!("{p}a/b"), format!("{p}a/b/c")]);
+    delete_many(store, bucket, &want).await;
+    delete_many(store, bucket, &siblings).await;
     assert!(list_all(store, bucket, &p).await.0.is_empty());
 }
 
@@ -273,175 +283,131 @@ pub async fn list_by_prefix_in_byte_order(store: &dyn ObjectStore, bucket: &str)
 pub async fn list_paginates(store: &dyn ObjectStore, bucket: &str) {
     let p = unique_prefix("paginate");
     let keys: Vec<String> = (0..1205).map(|i| format!("{p}{i:05}")).collect();
-    for chunk in keys.chunks(50) {
-        let puts = chunk
-            .iter()
-            .map(|k| store.put(bucket, put_req(k, "p")))
-            .collect();
-        for r in join_all(puts).await {
-            r.expect("put");
-        }
-    }
+    put_many(store, bucket, &keys).await;
     let first = store.list(bucket, &p, None).await.expect("list");
     assert_eq!(first.objects.len(), 1000, "a full first page");
     assert!(first.next.is_some());
-    let (listed, pages) = list_all(store, bucket, &p).await;
-    assert_eq!(listed, keys);
-    assert_eq!(pages, 2);
-    for chunk in keys.chunks(50) {
-        let dels = chunk.iter().map(|k| store.delete(bucket, k)).collect();
-        for r in join_all(dels).await {
-            r.expect("delete");
-        }
-    }
+    assert_eq!(list_all(store, bucket, &p).await, (keys.clone(), 2));
+    delete_many(store, bucket, &keys).await;
 }
 
 pub async fn if_absent(store: &dyn ObjectStore, bucket: &str) {
     let key = format!("{}k", unique_prefix("if-absent"));
     let mut req = put_req(&key, "first");
     req.condition = PutCondition::IfAbsent;
-    let etag = store.put(bucket, req.clone()).await.expect("absent: write");
+    let etag = put_cond(store, bucket, req.clone()).await;
     req.bytes = Bytes::from_static(b"second");
-    assert_precondition_failed(store.put(bucket, req.clone()).await, "IfAbsent on existing");
-    let got = store.get(bucket, &key).await.unwrap().expect("exists");
+    put_412(store, bucket, req.clone(), "IfAbsent, exists").await;
+    let got = get_ok(store, bucket, &key).await;
     assert_eq!((&got.bytes[..], got.meta.etag), (&b"first"[..], etag));
     // Absent again after a delete.
     store.delete(bucket, &key).await.unwrap();
-    store.put(bucket, req).await.expect("IfAbsent after delete");
-    store.delete(bucket, &key).await.unwrap();
+    put_cond(store, bucket, req).await;
+    delete_many(store, bucket, &[key]).await;
 }
 
 pub async fn if_match(store: &dyn ObjectStore, bucket: &str) {
     let key = format!("{}k", unique_prefix("if-match"));
     let mut req = put_req(&key, "v1");
     req.condition = PutCondition::IfMatch("0123456789abcdef0123456789abcdef".into());
-    assert_precondition_failed(
-        store.put(bucket, req.clone()).await,
-        "IfMatch on missing key",
-    );
+    put_412(store, bucket, req.clone(), "IfMatch, missing").await;
     assert!(store.head(bucket, &key).await.unwrap().is_none());
 
-    let e1 = store.put(bucket, put_req(&key, "v1")).await.unwrap();
+    let e1 = put_ok(store, bucket, &key, "v1").await;
     req.bytes = Bytes::from_static(b"v2");
-    assert_precondition_failed(store.put(bucket, req.clone()).await, "IfMatch wrong etag");
+    put_412(store, bucket, req.clone(), "IfMatch, wrong").await;
     req.condition = PutCondition::IfMatch(e1.clone());
-    let e2 = store
-        .put(bucket, req.clone())
-        .await
-        .expect("IfMatch current etag");
+    let e2 = put_cond(store, bucket, req.clone()).await;
     assert_ne!(e1, e2);
     req.bytes = Bytes::from_static(b"v3");
-    assert_precondition_failed(store.put(bucket, req).await, "IfMatch stale etag");
-    let got = store.get(bucket, &key).await.unwrap().expect("exists");
+    put_412(store, bucket, req, "IfMatch, stale").await;
+    let got = get_ok(store, bucket, &key).await;
     assert_eq!((&got.bytes[..], got.meta.etag), (&b"v2"[..], e2));
-    store.delete(bucket, &key).await.unwrap();
+    delete_many(store, bucket, &[key]).await;
 }
 
 /// Runs `n` conditional writers of distinct bytes at once; exactly one may win, and the
 /// stored object must be the winner's.
-async fn race(store: &dyn ObjectStore, bucket: &str, key: &str, condition: PutCondition, n: usize) {
-    let writers = (0..n)
-        .map(|i| {
-            let mut req = put_req(key, format!("writer {i}"));
-            req.condition = condition.clone();
-            store.put(bucket, req)
-        })
-        .collect();
-    let results = join_all(writers).await;
-    let winners: Vec<usize> = results
-        .iter()
-        .enumerate()
-        .filter(|(_, r)| r.is_ok())
-        .map(|(i, _)| i)
-        .collect();
+async fn race(store: &dyn ObjectStore, bucket: &str, key: &str, cond: PutCondition, n: usize) {
+    let writer = |i: usize| {
+        let mut req = put_req(key, format!("writer {i}"));
+        req.condition = cond.clone();
+        store.put(bucket, req)
+    };
+    let results = join_all((0..n).map(writer).collect()).await;
+    let winners: Vec<usize> = (0..n).filter(|&i| results[i].is_ok()).collect();
     assert_eq!(winners.len(), 1, "exactly one writer must win: {results:?}");
     for r in &results {
-        assert!(
-            matches!(r, Ok(_) | Err(StoreError::PreconditionFailed { .. })),
-            "{r:?}"
-        );
+        let ok = matches!(r, Ok(_) | Err(StoreError::PreconditionFailed { .. }));
+        assert!(ok, "{r:?}");
     }
-    let got = store.get(bucket, key).await.unwrap().expect("exists");
-    assert_eq!(got.bytes, Bytes::from(format!("writer {}", winners[0])));
+    let got = get_ok(store, bucket, key).await;
+    assert_eq!(got.bytes, format!("writer {}", winners[0]));
     assert_eq!(&got.meta.etag, results[winners[0]].as_ref().unwrap());
 }
 
 pub async fn if_absent_race(store: &dyn ObjectStore, bucket: &str) {
     let key = format!("{}k", unique_prefix("if-absent-race"));
     race(store, bucket, &key, PutCondition::IfAbsent, 8).await;
-    store.delete(bucket, &key).await.unwrap();
+    delete_many(store, bucket, &[key]).await;
 }
 
 pub async fn if_match_race(store: &dyn ObjectStore, bucket: &str) {
     let key = format!("{}k", unique_prefix("if-match-race"));
-    let e0 = store.put(bucket, put_req(&key, "v0")).await.unwrap();
+    let e0 = put_ok(store, bucket, &key, "v0").await;
     race(store, bucket, &key, PutCondition::IfMatch(e0), 8).await;
-    store.delete(bucket, &key).await.unwrap();
+    delete_many(store, bucket, &[key]).await;
 }
 
 /// Keys S3 accepts that a naive "key = path" store would mangle, merge or escape with.
 pub fn hostile_suffixes() -> Vec<String> {
-    vec![
-        "a".into(),
-        "a/b".into(),
-        "a/../b".into(),
-        "../../../../etc/passwd".into(),
-        "./x".into(),
-        "x/./y".into(),
-        "x/.".into(),
-        "x/..".into(),
-        "with space".into(),
-        "plus+sign".into(),
-        "percent%20literal".into(),
-        "percent%2Fslash".into(),
-        "question?mark#hash&amp=1".into(),
-        "caf\u{e9}/\u{65e5}\u{672c}\u{8a9e}/\u{1F600}".into(),
-        "CaseOnly".into(),
-        "caseonly".into(),
-        "CASEONLY".into(),
-        "double//slash".into(),
-        "trailing/".into(),
-        "back\\slash".into(),
-        "tilde~and'quote\"".into(),
-        format!("long/{}/end", "s".repeat(300)),
-        "dir.obj".into(),
-        ".tmp-looks-internal".into(),
+    let mut keys: Vec<String> = [
+        "a",
+        "a/b",
+        "a/../b",
+        "../../../../etc/passwd",
+        "./x",
+        "x/./y",
+        "x/.",
+        "x/..",
+        "with space",
+        "plus+sign",
+        "percent%20literal",
+        "percent%2Fslash",
+        "question?mark#hash&amp=1",
+        "caf\u{e9}/\u{65e5}\u{672c}\u{8a9e}/\u{1F600}",
+        "CaseOnly",
+        "caseonly",
+        "CASEONLY",
+        "double//slash",
+        "trailing/",
+        "back\\slash",
+        "tilde~and'quote\"",
+        "dir.obj",
+        ".tmp-looks-internal",
     ]
+    .map(String::from)
+    .to_vec();
+    keys.push(format!("long/{}/end", "s".repeat(300)));
+    keys
 }
 
 pub async fn hostile_keys(store: &dyn ObjectStore, bucket: &str) {
     let p = unique_prefix("hostile");
-    // `p` ends in '/', so `p + "/lead"` is a key with a `//` and a leading-slash segment.
-    let mut keys: Vec<String> = hostile_suffixes()
-        .iter()
-        .map(|s| format!("{p}{s}"))
-        .collect();
+    let mut keys = hostile_suffixes();
+    keys.iter_mut().for_each(|k| k.insert_str(0, &p));
+    // `p` ends in '/', so this key has a `//` and a segment with a leading slash.
     keys.push(format!("{p}/leading-slash"));
-    for (i, k) in keys.iter().enumerate() {
-        store
-            .put(bucket, put_req(k, format!("object {i}")))
-            .await
-            .unwrap_or_else(|e| panic!("put {k:?}: {e}"));
-    }
-    for (i, k) in keys.iter().enumerate() {
-        let got = store
-            .get(bucket, k)
-            .await
-            .unwrap_or_else(|e| panic!("get {k:?}: {e}"));
-        let got = got.unwrap_or_else(|| panic!("{k:?} missing"));
-        assert_eq!(
-            got.bytes,
-            Bytes::from(format!("object {i}")),
-            "{k:?} returned another key's bytes"
-        );
-        assert_eq!(&got.meta.key, k);
+    // put_many stores each key's own name as its bytes.
+    put_many(store, bucket, &keys).await;
+    for k in &keys {
+        let got = get_ok(store, bucket, k).await;
+        assert_eq!((&got.bytes[..], &got.meta.key), (k.as_bytes(), k));
     }
     let mut want = keys.clone();
     want.sort();
     assert_eq!(list_all(store, bucket, &p).await.0, want);
-    for k in &keys {
-        store.delete(bucket, k).await.unwrap();
-    }
+    delete_many(store, bucket, &keys).await;
     assert!(list_all(store, bucket, &p).await.0.is_empty());
 }
 
@@ -451,33 +417,12 @@ pub async fn key_length_limits(store: &dyn ObjectStore, bucket: &str) {
     let mut max = format!("{p}{}", "k".repeat(1024 - p.len() - 2));
     max.push('\u{e9}');
     assert_eq!(max.len(), 1024);
-    store
-        .put(bucket, put_req(&max, "max"))
-        .await
-        .expect("1024-byte key");
-    assert_eq!(
-        &store
-            .get(bucket, &max)
-            .await
-            .unwrap()
-            .expect("exists")
-            .bytes[..],
-        b"max"
-    );
-    assert_eq!(list_all(store, bucket, &p).await.0, vec![max.clone()]);
-    store.delete(bucket, &max).await.unwrap();
-
-    let too_long = format!("{max}x");
-    let r = store.put(bucket, put_req(&too_long, "x")).await;
-    assert!(
-        matches!(r, Err(StoreError::InvalidKey(_))),
-        "1025-byte key: {r:?}"
-    );
-    let r = store.put(bucket, put_req("", "x")).await;
-    assert!(
-        matches!(r, Err(StoreError::InvalidKey(_))),
-        "empty key: {r:?}"
-    );
+    put_ok(store, bucket, &max, "max").await;
+    assert_eq!(&get_ok(store, bucket, &max).await.bytes[..], b"max");
+    assert_eq!(list_all(store, bucket, &p).await.0, [max.clone()]);
+    delete_many(store, bucket, &[max.clone()]).await;
+    put_invalid(store, bucket, &format!("{max}x")).await;
+    put_invalid(store, bucket, "").await;
 }
 
 pub async fn check_succeeds(store: &dyn ObjectStore, bucket: &str) {

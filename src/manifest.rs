@@ -1,0 +1,144 @@
+//! Per-source manifest: `{prefix}{source_key}/_manifest.json`, the record of every derived
+//! object made from one source. `audit` and repair rely on it.
+//!
+//! Jobs for one source may run concurrently on different workers, so the manifest is
+//! merged, never overwritten: read it with its ETag, add our entries, write it back with
+//! `If-Match` (or `If-None-Match: *` when new), and start over on 412. It is always stored
+//! as STANDARD: losing it would lose track of what exists.
+
+use std::collections::BTreeMap;
+
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+
+use crate::keys::KeyLayout;
+use crate::storage::{ObjectStore, PutCondition, PutRequest, StorageClass, StoreError};
+
+pub const MANIFEST_VERSION: u32 = 1;
+const MAX_ATTEMPTS: usize = 16;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub version: u32,
+    pub source_key: String,
+    /// ETag of the source the newest entries were made from.
+    pub source_etag: String,
+    /// By transform name.
+    pub derived: BTreeMap<String, ManifestEntry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManifestEntry {
+    pub key: String,
+    /// Digest of the transform definition the object was made with.
+    pub digest: String,
+    /// ETag of the source it was made from.
+    pub source_etag: String,
+    pub content_type: String,
+    pub bytes: u64,
+    pub width: u32,
+    pub height: u32,
+}
+
+impl Manifest {
+    pub fn new(source_key: &str, source_etag: &str) -> Manifest {
+        Manifest {
+            version: MANIFEST_VERSION,
+            source_key: source_key.to_string(),
+            source_etag: source_etag.to_string(),
+            derived: BTreeMap::new(),
+        }
+    }
+
+    /// Adds or replaces entries; the manifest's source ETag follows the newest job.
+    pub fn merge(&mut self, source_etag: &str, entries: &BTreeMap<String, ManifestEntry>) {
+        self.source_etag = source_etag.to_string();
+        for (t, e) in entries {
+            self.derived.insert(t.clone(), e.clone());
+        }
+    }
+}
+
+/// Reads the manifest of `source_key`, if any, with its ETag.
+pub async fn read(
+    store: &dyn ObjectStore,
+    bucket: &str,
+    layout: &KeyLayout,
+    source_key: &str,
+) -> Result<Option<(Manifest, String)>, StoreError> {
+    let key = layout
+        .manifest_key(source_key)
+        .map_err(|e| StoreError::InvalidKey(e.to_string()))?;
+    let Some(obj) = store.get(bucket, &key).await? else {
+        return Ok(None);
+    };
+    let m: Manifest = serde_json::from_slice(&obj.bytes)
+        .map_err(|e| StoreError::Permanent(format!("manifest {key} is not valid: {e}")))?;
+    Ok(Some((m, obj.meta.etag)))
+}
+
+/// Merges `entries` into the manifest with optimistic concurrency (see module docs).
+pub async fn merge(
+    store: &dyn ObjectStore,
+    bucket: &str,
+    layout: &KeyLayout,
+    source_key: &str,
+    source_etag: &str,
+    entries: &BTreeMap<String, ManifestEntry>,
+) -> Result<Manifest, StoreError> {
+    let key = layout
+        .manifest_key(source_key)
+        .map_err(|e| StoreError::InvalidKey(e.to_string()))?;
+    for _ in 0..MAX_ATTEMPTS {
+        let (mut manifest, condition) = match read(store, bucket, layout, source_key).await {
+            Ok(Some((m, etag))) => (m, PutCondition::IfMatch(etag)),
+            Ok(None) => (
+                Manifest::new(source_key, source_etag),
+                PutCondition::IfAbsent,
+            ),
+            // An unreadable manifest is rebuilt from this job's entries rather than
+            // blocking every future job on the source.
+            Err(StoreError::Permanent(_)) => match store.head(bucket, &key).await? {
+                Some(meta) => (
+                    Manifest::new(source_key, source_etag),
+                    PutCondition::IfMatch(meta.etag),
+                ),
+                None => (
+                    Manifest::new(source_key, source_etag),
+                    PutCondition::IfAbsent,
+                ),
+            },
+            Err(e) => return Err(e),
+        };
+        manifest.merge(source_etag, entries);
+        let body = serde_json::to_vec_pretty(&manifest).expect("manifest serialises");
+        let req = PutRequest {
+            key: key.clone(),
+            bytes: Bytes::from(body),
+            content_type: "application/json".into(),
+            storage_class: StorageClass::Standard,
+            cache_control: Some("no-cache".into()),
+            metadata: BTreeMap::new(),
+            condition,
+        };
+        match store.put(bucket, req).await {
+            Ok(_) => return Ok(manifest),
+            Err(StoreError::PreconditionFailed { .. }) => {
+                // Someone else updated it between our read and write: merge again.
+                tokio::time::sleep(std::time::Duration::from_millis(5 + rand_jitter_ms())).await;
+                continue;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Err(StoreError::Transient(format!(
+        "manifest {key}: still contended after {MAX_ATTEMPTS} attempts"
+    )))
+}
+
+fn rand_jitter_ms() -> u64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    (nanos % 50) as u64
+}

@@ -1,0 +1,230 @@
+//! Self-repair: put back derived objects that Reduced Redundancy Storage lost.
+//!
+//! S3 reports each loss as a `ReducedRedundancyLostObject` event (through SNS, to the
+//! repair queue). Each lost key is parsed back to (source key, transform) with the key
+//! layout of the derived bucket it came from; losses of one source in one batch share one
+//! decode; the object is rewritten with the same key, storage class, content type and
+//! metadata, and nothing else is touched (the manifest already lists it).
+//!
+//! - Source gone, or transform no longer in the catalogue: an **orphan** — logged,
+//!   counted, reported in a failure notice, and not retried.
+//! - Already back with the current source ETag and digest (duplicate or late event):
+//!   skipped.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tracing::{info, warn};
+
+use crate::app::App;
+use crate::catalogue::Transform;
+use crate::config::BucketMapping;
+use crate::engine::{Deadline, Fault};
+use crate::job::ObjectRef;
+use crate::keys::KeyLayout;
+use crate::notice::{Notice, NoticeDerived};
+use crate::storage::{PutCondition, PutRequest};
+use crate::worker::run::{derived_metadata, META_DIGEST, META_SOURCE_ETAG};
+use crate::worker::JobError;
+
+/// Handles a batch of lost objects; `Some(fault)` means leave the message for retry.
+pub async fn handle_lost(app: &App, objects: &[ObjectRef]) -> Option<Fault> {
+    // Group by (mapping, source) so each source is decoded once.
+    let mut groups: BTreeMap<(String, String), (BucketMapping, Vec<String>)> = BTreeMap::new();
+    for o in objects {
+        let Some((mapping, parts)) = locate(app, o) else {
+            warn!(bucket = %o.bucket, key = %o.key, "lost object is not a derived object of ours");
+            app.metrics
+                .repairs
+                .with_label_values(&["not_derived"])
+                .inc();
+            continue;
+        };
+        groups
+            .entry((mapping.source.clone(), parts.source_key.clone()))
+            .or_insert_with(|| (mapping.clone(), Vec::new()))
+            .1
+            .push(parts.transform);
+    }
+    let mut retry = None;
+    for ((_, source), (mapping, transforms)) in groups {
+        let started = Instant::now();
+        let limit = Duration::from_secs(app.cfg.worker.job_timeout_secs);
+        let r = tokio::time::timeout(
+            limit,
+            repair_source(app, &mapping, &source, &transforms, started + limit),
+        )
+        .await
+        .unwrap_or_else(|_| Err(JobError::transient("timeout", "repair over the job limit")));
+        match r {
+            Ok(done) => {
+                info!(%source, repaired = done.len(), "repaired");
+                for d in &done {
+                    app.metrics.repairs.with_label_values(&["repaired"]).inc();
+                    app.metrics
+                        .derived_objects
+                        .with_label_values(&[&d.transform])
+                        .inc();
+                }
+            }
+            Err(e) if e.fault == Fault::Client => {
+                warn!(%source, reason = e.reason, error = %e.message, "orphaned derived object");
+                app.metrics.repairs.with_label_values(&["orphan"]).inc();
+                let notice = Notice {
+                    id: None,
+                    bucket: mapping.source.clone(),
+                    source: source.clone(),
+                    status: "failed".into(),
+                    derived: Vec::new(),
+                    error: Some(format!("orphan ({}): {}", e.reason, e.message)),
+                };
+                if let Err(e) = app.notifier.publish(&notice).await {
+                    warn!(error = %e, "could not publish notice");
+                }
+            }
+            Err(e) => {
+                warn!(%source, reason = e.reason, error = %e.message, "repair failed; will retry");
+                app.metrics.repairs.with_label_values(&["retry"]).inc();
+                retry = Some(e.fault);
+            }
+        }
+    }
+    retry
+}
+
+/// Which configured mapping a lost key belongs to, and what it was derived from.
+fn locate(app: &App, o: &ObjectRef) -> Option<(BucketMapping, crate::keys::DerivedKeyParts)> {
+    app.cfg
+        .bucket_mappings()
+        .into_iter()
+        .filter(|m| m.derived() == o.bucket)
+        .find_map(|m| {
+            let parts = KeyLayout::new(m.prefix.clone()).parse(&o.key).ok()?;
+            Some((m, parts))
+        })
+}
+
+/// Regenerates the given transforms of one source; returns what was rewritten.
+pub async fn repair_source(
+    app: &App,
+    mapping: &BucketMapping,
+    source_key: &str,
+    transform_names: &[String],
+    deadline: Instant,
+) -> Result<Vec<NoticeDerived>, JobError> {
+    let layout = KeyLayout::new(mapping.prefix.clone());
+    let mut transforms: Vec<Arc<Transform>> = Vec::new();
+    for name in transform_names {
+        let t = app.catalogue.get(name).ok_or_else(|| {
+            JobError::client(
+                "transform_removed",
+                format!("transform {name:?} no longer exists"),
+            )
+        })?;
+        if !transforms.iter().any(|x| x.name == t.name) {
+            transforms.push(t.clone());
+        }
+    }
+    let source = app
+        .store
+        .get(&mapping.source, source_key)
+        .await?
+        .ok_or_else(|| {
+            JobError::client("source_missing", format!("source {source_key:?} is gone"))
+        })?;
+    let etag = source.meta.etag.clone();
+    // Skip what is already back (a duplicate or late event).
+    let mut owed = Vec::new();
+    for t in transforms {
+        let key = layout
+            .derived_key(source_key, &t.name, t.output.format.extension())
+            .map_err(|e| JobError::client("invalid_key", e.to_string()))?;
+        let head = app.store.head(mapping.derived(), &key).await?;
+        let current = head.is_some_and(|m| {
+            m.metadata.get(META_SOURCE_ETAG) == Some(&etag)
+                && m.metadata.get(META_DIGEST) == Some(&t.digest)
+        });
+        if current {
+            app.metrics
+                .repairs
+                .with_label_values(&["already_present"])
+                .inc();
+        } else {
+            owed.push((t, key));
+        }
+    }
+    if owed.is_empty() {
+        return Ok(Vec::new());
+    }
+    let engine = app.engine.clone();
+    let bytes = source.bytes.clone();
+    let probe_bytes = bytes.clone();
+    let info = tokio::task::spawn_blocking(move || engine.probe(&probe_bytes))
+        .await
+        .map_err(|e| JobError::bug("panic", e.to_string()))??;
+    let _reservation = app
+        .budget
+        .reserve(info.estimated_decode_bytes, &app.metrics)
+        .await;
+    let engine = app.engine.clone();
+    let list: Vec<_> = owed.iter().map(|(t, _)| t.clone()).collect();
+    let renditions =
+        tokio::task::spawn_blocking(move || engine.render(&bytes, &list, Deadline::at(deadline)))
+            .await
+            .map_err(|e| JobError::bug("panic", e.to_string()))??;
+    let mut done = Vec::new();
+    for (r, (t, key)) in renditions.into_iter().zip(owed) {
+        let len = r.bytes.len() as u64;
+        app.store
+            .put(
+                mapping.derived(),
+                PutRequest {
+                    key: key.clone(),
+                    bytes: r.bytes.into(),
+                    content_type: t.output.format.mime().to_string(),
+                    storage_class: app.cfg.storage.storage_class,
+                    cache_control: t.cache_control.clone(),
+                    metadata: derived_metadata(source_key, &etag, &t),
+                    condition: PutCondition::None,
+                },
+            )
+            .await?;
+        app.metrics.derived_bytes.inc_by(len);
+        done.push(NoticeDerived {
+            transform: t.name.clone(),
+            key,
+            bytes: len,
+        });
+    }
+    Ok(done)
+}
+
+/// An S3-shaped `ReducedRedundancyLostObject` event for one key, as S3 would send it (used
+/// by `derivd lose` to simulate a loss on the embedded backend). Keys are form-urlencoded
+/// in S3 events.
+pub fn lost_object_event(bucket: &str, key: &str) -> String {
+    let encoded: String = form_urlencoded::byte_serialize(key.as_bytes()).collect();
+    let now = time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default();
+    serde_json::json!({
+        "Records": [{
+            "eventVersion": "2.1",
+            "eventSource": "aws:s3",
+            "awsRegion": "us-east-1",
+            "eventTime": now,
+            "eventName": "ReducedRedundancyLostObject",
+            "userIdentity": { "principalId": "AWS:derivd-lose" },
+            "requestParameters": { "sourceIPAddress": "127.0.0.1" },
+            "responseElements": { "x-amz-request-id": "derivd", "x-amz-id-2": "derivd" },
+            "s3": {
+                "s3SchemaVersion": "1.0",
+                "configurationId": "derivd-lose",
+                "bucket": { "name": bucket, "arn": format!("arn:aws:s3:::{bucket}") },
+                "object": { "key": encoded, "sequencer": "0" }
+            }
+        }]
+    })
+    .to_string()
+}
