@@ -170,13 +170,25 @@ async fn sqs_queue(client: aws_sdk_sqs::Client, q: &str) -> anyhow::Result<SqsQu
 
 /// Runs HTTP, the job workers and (when configured) the repair listener until `shutdown`.
 pub async fn serve(app: Arc<App>, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let listener = match app.cfg.http.listen.as_str() {
+        "" => None,
+        addr => Some(
+            tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("binding {addr}"))?,
+        ),
+    };
+    serve_with(app, listener, shutdown).await
+}
+
+/// [`serve`] on an already-bound listener (tests bind port 0 and read the port first).
+pub async fn serve_with(
+    app: Arc<App>,
+    listener: Option<tokio::net::TcpListener>,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
     app.publish_catalogue().await?;
-    let http = if app.cfg.http.listen.is_empty() {
-        None
-    } else {
-        let listener = tokio::net::TcpListener::bind(&app.cfg.http.listen)
-            .await
-            .with_context(|| format!("binding {}", app.cfg.http.listen))?;
+    let http = if let Some(listener) = listener {
         info!(addr = %listener.local_addr()?, "HTTP listening");
         let router = crate::http::router(app.clone());
         let token = shutdown.clone();
@@ -185,6 +197,8 @@ pub async fn serve(app: Arc<App>, shutdown: CancellationToken) -> anyhow::Result
                 .with_graceful_shutdown(async move { token.cancelled().await })
                 .await
         }))
+    } else {
+        None
     };
     let workers = tokio::spawn(crate::worker::run_pool(
         app.clone(),

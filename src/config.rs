@@ -24,6 +24,7 @@ pub struct Config {
     pub http: HttpConfig,
     pub notices: NoticesConfig,
     pub aws: AwsConfig,
+    pub sns: SnsConfig,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
@@ -99,6 +100,9 @@ pub struct WorkerConfig {
     pub job_timeout_secs: u64,
     /// On SIGTERM/SIGINT, how long in-flight jobs get to finish.
     pub shutdown_grace_secs: u64,
+    /// First retry delay of a transiently failed job, seconds; doubles per receive, capped
+    /// at 15 minutes.
+    pub retry_backoff_secs: u64,
     /// `ObjectRemoved` events delete the source's derived objects and manifest.
     pub delete_derived_on_source_removed: bool,
 }
@@ -133,6 +137,66 @@ pub struct AwsConfig {
     pub endpoint_url: Option<String>,
 }
 
+/// `POST /v1/sns`: S3 events delivered by SNS over HTTPS (see `crate::sns`).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SnsConfig {
+    /// Topic ARNs whose messages are accepted (and whose subscriptions are confirmed).
+    /// Empty: every message is refused.
+    pub allowed_topic_arns: Vec<String>,
+    /// Signing certificates kept in memory, by URL.
+    pub cert_cache_entries: usize,
+    /// Seconds allowed for fetching a signing certificate or confirming a subscription.
+    pub fetch_timeout_secs: u64,
+    /// TESTS ONLY: fetch signing certificates and subscribe URLs from this loopback base
+    /// (`http://127.0.0.1:PORT`, keeping the path) instead of the SNS host. Unset in
+    /// production; derivd logs a warning when it is set.
+    pub insecure_test_cert_base_url: Option<String>,
+}
+
+impl Default for SnsConfig {
+    fn default() -> Self {
+        SnsConfig {
+            allowed_topic_arns: Vec::new(),
+            cert_cache_entries: 16,
+            fetch_timeout_secs: 10,
+            insecure_test_cert_base_url: None,
+        }
+    }
+}
+
+impl SnsConfig {
+    fn validate(&self) -> Result<(), ConfigError> {
+        for (i, arn) in self.allowed_topic_arns.iter().enumerate() {
+            let parts: Vec<&str> = arn.split(':').collect();
+            if parts.len() != 6 || parts[0] != "arn" || parts[2] != "sns" {
+                return Err(invalid(
+                    &format!("sns.allowed_topic_arns[{i}]"),
+                    "must be an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)",
+                ));
+            }
+        }
+        if self.cert_cache_entries == 0 {
+            return Err(invalid("sns.cert_cache_entries", "must be at least 1"));
+        }
+        if self.fetch_timeout_secs == 0 || self.fetch_timeout_secs > 60 {
+            return Err(invalid("sns.fetch_timeout_secs", "must be 1..=60"));
+        }
+        if let Some(base) = &self.insecure_test_cert_base_url {
+            let addr = base
+                .strip_prefix("http://")
+                .and_then(|a| a.parse::<std::net::SocketAddr>().ok());
+            if !addr.is_some_and(|a| a.ip().is_loopback()) {
+                return Err(invalid(
+                    "sns.insecure_test_cert_base_url",
+                    "for tests only: must be http://LOOPBACK-IP:PORT with no path",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Config {
@@ -145,6 +209,7 @@ impl Default for Config {
             http: HttpConfig::default(),
             notices: NoticesConfig::default(),
             aws: AwsConfig::default(),
+            sns: SnsConfig::default(),
         }
     }
 }
@@ -179,6 +244,7 @@ impl Default for WorkerConfig {
             memory_budget_bytes: 2 << 30,
             job_timeout_secs: 60,
             shutdown_grace_secs: 30,
+            retry_backoff_secs: 10,
             delete_derived_on_source_removed: true,
         }
     }
@@ -331,6 +397,7 @@ impl Config {
                 ));
             }
         }
+        self.sns.validate()?;
         Ok(())
     }
 

@@ -24,6 +24,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/v1/catalogue", get(catalogue))
         .route("/v1/catalogue/{kind}/{subtype}", get(catalogue_for_type))
         .route("/v1/jobs", post(submit_job))
+        .merge(crate::sns::router(app.clone()))
         .layer(DefaultBodyLimit::max(limit))
         .with_state(app)
 }

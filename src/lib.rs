@@ -20,6 +20,8 @@
 //! | [`manifest`] | per-source record of derived objects, merged with conditional writes |
 //! | [`worker`] | the pool that runs jobs and decides each message's fate |
 //! | [`repair`] | regenerating lost derived objects |
+//! | [`sns`] | `POST /v1/sns`: signature-checked SNS messages over HTTPS |
+//! | [`audit`] | `derivd audit`: checks the manifests' derived objects; queues the repairs |
 //! | [`notice`] | completion notices (SNS or a JSONL file) |
 //! | [`http`] | the HTTP API |
 //! | [`metrics`] | every Prometheus metric, defined in one place |
@@ -29,6 +31,7 @@
 //! | [`cli`] | the command-line front end |
 
 pub mod app;
+pub mod audit;
 pub mod aws;
 pub mod catalogue;
 pub mod cli;
@@ -44,5 +47,6 @@ pub mod metrics;
 pub mod notice;
 pub mod queue;
 pub mod repair;
+pub mod sns;
 pub mod storage;
 pub mod worker;

@@ -1,6 +1,7 @@
 //! Command-line front end: argument parsing and the commands that do not need a server.
 //! `main.rs` only calls [`run`].
 
+mod audit_cmd;
 mod catalogue_cmd;
 mod serve_cmd;
 mod transform_cmd;
@@ -40,6 +41,9 @@ pub enum Command {
     Submit(serve_cmd::SubmitArgs),
     /// Embedded demo: delete a derived object and report it lost, as S3 would.
     Lose(serve_cmd::LoseArgs),
+    /// Check every manifest's derived objects (missing, stale, orphaned); exit 0 healthy,
+    /// 1 problems found, 2 errors. --repair queues their regeneration.
+    Audit(audit_cmd::AuditArgs),
 }
 
 /// Runs the parsed command; the exit code is the return value.
@@ -71,6 +75,11 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Catalogue(args) => {
             let cfg = load_config(cli.config.as_deref())?;
             catalogue_cmd::run(&cfg, &load_catalogue(&cfg)?, &args)
+        }
+        Command::Audit(args) => {
+            let cfg = load_config(cli.config.as_deref())?;
+            let cat = load_catalogue(&cfg)?;
+            audit_cmd::run(cfg, cat, args)
         }
     }
 }

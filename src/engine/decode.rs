@@ -1,17 +1,20 @@
 //! Reading sources: a cheap header look first (size, orientation), then one decode at the
 //! smallest size that still serves every requested output.
 //!
-//! JPEG goes through `jpeg-decoder`, whose IDCT can shrink by 1/2, 1/4 or 1/8 while decoding
-//! (DCT-domain downscaling: a 12 MP photo for a 256 px thumbnail decodes as 0.2 MP). Other
-//! formats go through the `image` crate with its allocation limits set.
+//! JPEG goes through libjpeg-turbo (see `jpeg.rs`), whose IDCT can shrink by 1/2, 1/4 or 1/8
+//! while decoding (DCT-domain downscaling: a 12 MP photo for a 256 px thumbnail decodes as
+//! 0.2 MP). Other formats go through the `image` crate with its allocation limits set.
+//!
+//! The decode is returned as stored (not oriented) and, for RGB, with its colour conversion
+//! still pending: both are applied to the (much smaller) resized images instead.
 
 use std::io::Cursor;
 
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader};
 
-use super::color::{to_srgb, Pixels};
+use super::color::{to_srgb_deferred, Pixels, Srgb};
 use super::error::{from_image, EngineError};
-use super::{bitmap::Bitmap, orient, Limits};
+use super::{jpeg, orient, Limits};
 use crate::media::MediaType;
 
 /// A source whose header has been read; nothing large is allocated yet.
@@ -24,14 +27,25 @@ pub struct Source<'a> {
     pub orientation: u8,
     bytes: &'a [u8],
     max_alloc: u64,
+    /// JPEG only: what the markers said (profile, Adobe, components).
+    jpeg: Option<jpeg::Header>,
 }
 
 impl<'a> Source<'a> {
     /// Reads the header and enforces the pixel limit before any bitmap exists.
     pub fn open(bytes: &'a [u8], media: MediaType, limits: &Limits) -> Result<Self, EngineError> {
         let max_alloc = limits.max_input_pixels.saturating_mul(8).max(64 << 20);
+        let mut jpeg_header = None;
         let (width, height, orientation) = match media {
-            MediaType::Jpeg => jpeg_header(bytes, max_alloc)?,
+            MediaType::Jpeg => {
+                let h = match jpeg::scan_header(bytes) {
+                    Some(h) => h,
+                    None => jpeg::fallback_header(bytes, max_alloc)?,
+                };
+                let dims = (h.width, h.height, h.orientation);
+                jpeg_header = Some(h);
+                dims
+            }
             _ => {
                 let mut dec = other_decoder(bytes, media, max_alloc)?;
                 let (w, h) = dec.dimensions();
@@ -57,6 +71,7 @@ impl<'a> Source<'a> {
             orientation,
             bytes,
             max_alloc,
+            jpeg: jpeg_header,
         })
     }
 
@@ -74,72 +89,14 @@ impl<'a> Source<'a> {
         self.width as u64 * self.height as u64 * 4
     }
 
-    /// Decodes to sRGB, shrinking on load by up to `scale` (1.0 = full size) where the
-    /// format allows it. The result is *not* yet oriented.
-    pub fn decode(self, scale: f64) -> Result<Bitmap, EngineError> {
-        match self.media {
-            MediaType::Jpeg => decode_jpeg(self.bytes, self.max_alloc, scale),
-            m => decode_other(self.bytes, m, self.max_alloc),
+    /// Decodes, shrinking on load by up to `scale` (1.0 = full size) where the format
+    /// allows it. The result is *not* yet oriented, and may carry a pending conversion.
+    pub fn decode(&self, scale: f64) -> Result<Srgb, EngineError> {
+        match (&self.jpeg, self.media) {
+            (Some(h), _) => jpeg::decode(self.bytes, h, self.max_alloc, scale),
+            (None, m) => decode_other(self.bytes, m, self.max_alloc),
         }
     }
-}
-
-fn jpeg_err(e: jpeg_decoder::Error) -> EngineError {
-    match e {
-        jpeg_decoder::Error::Unsupported(u) => {
-            EngineError::UnsupportedFormat(format!("JPEG feature: {u:?}"))
-        }
-        jpeg_decoder::Error::Io(io) => EngineError::Corrupt(format!("truncated JPEG: {io}")),
-        jpeg_decoder::Error::Format(f) => EngineError::Corrupt(f),
-        jpeg_decoder::Error::Internal(i) => EngineError::Corrupt(i.to_string()),
-    }
-}
-
-fn jpeg_decoder_for(bytes: &[u8], max_alloc: u64) -> jpeg_decoder::Decoder<Cursor<&[u8]>> {
-    let mut d = jpeg_decoder::Decoder::new(Cursor::new(bytes));
-    d.set_max_decoding_buffer_size(usize::try_from(max_alloc).unwrap_or(usize::MAX));
-    d
-}
-
-fn jpeg_header(bytes: &[u8], max_alloc: u64) -> Result<(u32, u32, u8), EngineError> {
-    let mut d = jpeg_decoder_for(bytes, max_alloc);
-    d.read_info().map_err(jpeg_err)?;
-    let info = d
-        .info()
-        .ok_or_else(|| EngineError::Corrupt("no JPEG frame".into()))?;
-    let orientation = d.exif_data().map_or(1, orient::from_exif);
-    Ok((info.width as u32, info.height as u32, orientation))
-}
-
-fn decode_jpeg(bytes: &[u8], max_alloc: u64, scale: f64) -> Result<Bitmap, EngineError> {
-    let mut d = jpeg_decoder_for(bytes, max_alloc);
-    d.read_info().map_err(jpeg_err)?;
-    let info = d
-        .info()
-        .ok_or_else(|| EngineError::Corrupt("no JPEG frame".into()))?;
-    let (mut w, mut h) = (info.width, info.height);
-    if scale < 0.5 {
-        let want = |v: u16| ((v as f64 * scale).ceil() as u16).max(1);
-        (w, h) = d.scale(want(w), want(h)).map_err(jpeg_err)?;
-    }
-    let data = d.decode().map_err(jpeg_err)?;
-    let icc = d.icc_profile();
-    let expected = w as usize * h as usize * info.pixel_format.pixel_bytes();
-    if data.len() != expected {
-        return Err(EngineError::Corrupt(format!(
-            "decoder returned {} bytes for {w}×{h}",
-            data.len()
-        )));
-    }
-    let pixels = match info.pixel_format {
-        jpeg_decoder::PixelFormat::L8 => Pixels::Gray(data),
-        jpeg_decoder::PixelFormat::L16 => {
-            Pixels::Gray(data.chunks_exact(2).map(|c| c[0]).collect())
-        }
-        jpeg_decoder::PixelFormat::RGB24 => Pixels::Rgb(data),
-        jpeg_decoder::PixelFormat::CMYK32 => Pixels::Cmyk(data),
-    };
-    Ok(to_srgb(pixels, w as u32, h as u32, icc.as_deref()))
 }
 
 fn image_format(media: MediaType) -> ImageFormat {
@@ -164,7 +121,7 @@ fn other_decoder(
     reader.into_decoder().map_err(from_image)
 }
 
-fn decode_other(bytes: &[u8], media: MediaType, max_alloc: u64) -> Result<Bitmap, EngineError> {
+fn decode_other(bytes: &[u8], media: MediaType, max_alloc: u64) -> Result<Srgb, EngineError> {
     let mut dec = other_decoder(bytes, media, max_alloc)?;
     // A corrupt ICC chunk is ignored like corrupt EXIF: the pixels are still usable.
     let icc = dec.icc_profile().ok().flatten();
@@ -178,6 +135,10 @@ fn decode_other(bytes: &[u8], media: MediaType, max_alloc: u64) -> Result<Bitmap
         i => Pixels::Rgb(i.into_rgb8().into_raw()),
     };
     // A profile for another colour model than the pixels (e.g. a grey profile on a
-    // grey+alpha image expanded to RGBA) is skipped inside to_srgb.
-    Ok(to_srgb(pixels, w, h, icc.as_deref()).drop_opaque_alpha())
+    // grey+alpha image expanded to RGBA) is skipped inside to_srgb_deferred.
+    let Srgb { bitmap, fix } = to_srgb_deferred(pixels, w, h, icc.as_deref());
+    Ok(Srgb {
+        bitmap: bitmap.drop_opaque_alpha(),
+        fix,
+    })
 }

@@ -1,4 +1,5 @@
-//! Encoders: JPEG (`jpeg-encoder`, SIMD), WebP (libwebp, lossy), PNG (`image`'s encoder).
+//! Encoders: JPEG (libjpeg-turbo, see `turbo.rs`: ~4 ms/MP against `jpeg-encoder`'s ~14),
+//! WebP (libwebp, lossy, method 4 like the peers' defaults), PNG (`image`'s encoder).
 //!
 //! Outputs carry no metadata at all: no EXIF, XMP, IPTC or ICC (pixels are sRGB already).
 
@@ -24,14 +25,9 @@ pub fn encode(bitmap: &Bitmap, out: &OutputSpec) -> Result<Vec<u8>, EngineError>
             } else {
                 bitmap
             };
-            let (w, h) = dims_u16(rgb).ok_or_else(|| fail("larger than 65535 px".into()))?;
-            let mut buf = Vec::with_capacity(rgb.data.len() / 8);
             let quality = out.quality.unwrap_or(82);
-            let encoder = jpeg_encoder::Encoder::new(&mut buf, quality);
-            encoder
-                .encode(&rgb.data, w, h, jpeg_encoder::ColorType::Rgb)
-                .map_err(|e| fail(e.to_string()))?;
-            Ok(buf)
+            super::turbo::encode(&rgb.data, rgb.width, rgb.height, rgb.channels, quality)
+                .map_err(fail)
         }
         OutputFormat::Webp => {
             let enc = if bitmap.has_alpha() {
@@ -57,8 +53,4 @@ pub fn encode(bitmap: &Bitmap, out: &OutputSpec) -> Result<Vec<u8>, EngineError>
             Ok(buf)
         }
     }
-}
-
-fn dims_u16(b: &Bitmap) -> Option<(u16, u16)> {
-    Some((u16::try_from(b.width).ok()?, u16::try_from(b.height).ok()?))
 }

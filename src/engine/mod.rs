@@ -5,23 +5,36 @@
 //! largest requested output, and makes every rendition from that single decode:
 //!
 //! ```text
-//! detect (magic bytes) → header (limits) → plan sizes → decode (shrink-on-load, → sRGB)
-//!   → orient upright → for each transform: resize+crop → flatten alpha if JPEG → encode
+//! detect (magic bytes) → header (limits) → plan sizes → decode (shrink-on-load, as stored)
+//!   → for each transform, most detailed first:
+//!       resize+crop from the smallest earlier output that covers it (cascade.rs),
+//!         or from the decode — then → sRGB and upright (on the small image)
+//!       → flatten alpha if JPEG → encode
 //! ```
+//!
+//! Everything done per pixel of the full decode is done once (the decode itself); colour
+//! conversion and orientation run on resized images, and no copy of the decode is made.
+//! `docs/performance.md` has the measurements behind each choice.
 //!
 //! A deadline is checked between stages. A panic inside a decoder is caught and reported as
 //! [`EngineError::Internal`] so one hostile file cannot take a worker down.
 
 mod bitmap;
+mod cascade;
 mod color;
 mod deadline;
 mod decode;
 mod encode;
 mod error;
 pub mod geometry;
+mod jpeg;
 mod orient;
 mod resize;
+#[doc(hidden)]
+pub mod stages;
+mod turbo;
 
+use std::borrow::Cow;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -166,33 +179,86 @@ impl Engine {
         let scale = plans.iter().map(|p| p.needed_scale()).fold(0.0, f64::max);
         deadline.check("header")?;
 
-        let orientation = src.orientation;
-        let decoded = src.decode(scale.min(1.0))?;
+        let o = src.orientation;
+        let color::Srgb {
+            bitmap: decoded,
+            mut fix,
+        } = src.decode(scale.min(1.0))?;
         deadline.check("decode")?;
-        let upright = orient::apply(decoded, orientation);
-        deadline.check("orient")?;
 
-        // Plans are in full-resolution coordinates; the decode may be smaller.
-        let kx = upright.width as f64 / up_w as f64;
-        let ky = upright.height as f64 / up_h as f64;
+        // Plans are in full-resolution upright coordinates; the decode is stored-oriented
+        // and may be smaller.
+        let (sw, sh) = (src.width as f64, src.height as f64);
+        let kx = decoded.width as f64 / sw;
+        let ky = decoded.height as f64 / sh;
         let mut resizer = fast_image_resize::Resizer::new();
-        let mut out = Vec::with_capacity(transforms.len());
-        for (t, plan) in transforms.iter().zip(&plans) {
+        let mut made: Vec<Option<bitmap::Bitmap>> = vec![None; transforms.len()];
+        let mut sources = Vec::new();
+        let mut out: Vec<Option<Rendition>> = vec![None; transforms.len()];
+        for i in cascade::order(&plans) {
+            let (t, plan) = (&transforms[i], &plans[i]);
             let started = Instant::now();
-            let crop = plan.crop.scaled(kx, ky, upright.width, upright.height);
-            let resized = resize::resize(&mut resizer, &upright, crop, plan.out_w, plan.out_h)?;
+            let image = match cascade::pick(&plans, &sources, i, up_w, up_h) {
+                Some(j) => {
+                    let base = made[j].as_ref().expect("sources are kept");
+                    let crop = plan.crop.scaled(
+                        base.width as f64 / up_w as f64,
+                        base.height as f64 / up_h as f64,
+                        base.width,
+                        base.height,
+                    );
+                    Cow::Owned(resize::resize(
+                        &mut resizer,
+                        base,
+                        crop,
+                        plan.out_w,
+                        plan.out_h,
+                    )?)
+                }
+                None => {
+                    let crop = orient::rect_to_stored(plan.crop, o, sw, sh).scaled(
+                        kx,
+                        ky,
+                        decoded.width,
+                        decoded.height,
+                    );
+                    let (ow, oh) = if orient::swaps_axes(o) {
+                        (plan.out_h, plan.out_w)
+                    } else {
+                        (plan.out_w, plan.out_h)
+                    };
+                    let needs_work = fix.is_some() || o > 1;
+                    if resize::is_identity(&decoded, crop, ow, oh) && !needs_work {
+                        Cow::Borrowed(&decoded)
+                    } else {
+                        let mut r = if resize::is_identity(&decoded, crop, ow, oh) {
+                            decoded.clone()
+                        } else {
+                            resize::resize(&mut resizer, &decoded, crop, ow, oh)?
+                        };
+                        if let Some(f) = fix.as_mut() {
+                            f.apply(&mut r);
+                        }
+                        Cow::Owned(orient::apply(r, o))
+                    }
+                }
+            };
             deadline.check("resize")?;
-            let bytes = encode::encode(&resized, &t.output)?;
+            let bytes = encode::encode(&image, &t.output)?;
             deadline.check("encode")?;
-            out.push(Rendition {
+            out[i] = Some(Rendition {
                 transform: t.clone(),
                 bytes,
                 width: plan.out_w,
                 height: plan.out_h,
                 elapsed: started.elapsed(),
             });
+            if let (Cow::Owned(b), true) = (image, cascade::whole_frame(plan, up_w, up_h)) {
+                made[i] = Some(b);
+                sources.push(i);
+            }
         }
-        Ok(out)
+        Ok(out.into_iter().flatten().collect())
     }
 }
 

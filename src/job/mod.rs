@@ -177,8 +177,9 @@ fn check_size(body: &str) -> Result<&str, MessageError> {
 }
 
 /// Tells the message kinds apart by their distinctive top-level fields. A job message
-/// cannot contain any of `Records`, `Service`, `Event`, `Type` (unknown fields are errors),
-/// so the checks cannot shadow one another.
+/// cannot contain any of `Records`, `Service`, `Event`, `Type`, `detail-type` (unknown
+/// fields are errors), so the checks cannot shadow one another. EventBridge events are
+/// checked before job messages because they too have `source` and `id` fields.
 fn classify(object: &json::Object, nesting: Nesting) -> Result<Vec<Incoming>, MessageError> {
     if let Some(records) = object.get("Records") {
         return s3event::records(records);
@@ -188,6 +189,11 @@ fn classify(object: &json::Object, nesting: Nesting) -> Result<Vec<Incoming>, Me
     }
     if nesting == Nesting::Top && object.has("Type") && object.has("TopicArn") {
         return sns::envelope(object);
+    }
+    if object.has("detail-type") && object.has("detail") {
+        return Err(MessageError::Unrecognised(
+            "an EventBridge event; send S3 notifications to SQS or SNS directly".into(),
+        ));
     }
     if request::looks_like_job(object) {
         return Ok(vec![Incoming::Jobs(vec![request::from_object(object)?])]);

@@ -1,6 +1,6 @@
 //! Message-queue seam: where jobs and loss events arrive.
 //!
-//! Two real implementations share one behaviour contract (see `tests/queue_suite.rs`):
+//! Two real implementations share one behaviour contract (see `tests/common/queue_contract.rs`, run by `tests/queue_embedded.rs` and `tests/queue_sqs.rs`):
 //! [`sqs::SqsQueue`] (aws-sdk-sqs) and [`embedded::EmbeddedQueue`] (SQLite, durable across
 //! restarts, with SQS's visibility-timeout / receive-count / dead-letter semantics).
 

@@ -214,9 +214,8 @@ fn lock_stripe(path: &Path) -> Result<File, StoreError> {
         .open(path)
         .ctx("open", path)?;
     // `File::lock` is `flock(LOCK_EX)` on Unix: per open file description, so it also excludes
-    // other threads of this process (each operation opens its own description). It is stable
-    // since Rust 1.89; Cargo.toml's `rust-version` (1.85) predates it and should be raised.
-    #[allow(clippy::incompatible_msrv)]
+    // other threads of this process (each operation opens its own description). Stable since
+    // Rust 1.89, the crate's rust-version.
     let locked = file.lock();
     locked.ctx("lock", path)?;
     Ok(file)

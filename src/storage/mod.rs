@@ -1,6 +1,6 @@
 //! Object storage seam: where sources are read from and derived objects are written to.
 //!
-//! Two real implementations share one behaviour contract (see `tests/store_suite.rs`):
+//! Two real implementations share one behaviour contract (see `tests/common/store_contract.rs`, run by `tests/store_local.rs` and `tests/store_s3.rs`):
 //! [`s3::S3Store`] (aws-sdk-s3) and [`local::LocalStore`] (a directory on disk, the
 //! embedded default). Callers never see backend types, only [`ObjectStore`].
 

@@ -163,7 +163,7 @@ pub async fn handle_message(app: &App, queue: &dyn Queue, msg: ReceivedMessage) 
                 }
             }
             Some(fault) => {
-                let backoff = backoff(msg.receive_count);
+                let backoff = backoff(app.cfg.worker.retry_backoff_secs, msg.receive_count);
                 info!(
                     ?fault,
                     backoff_secs = backoff.as_secs(),
@@ -326,8 +326,8 @@ async fn run_one(app: &App, job: &JobRequest) -> Option<Fault> {
     .await
 }
 
-/// 10 s, 20 s, 40 s, … capped at 15 minutes.
-fn backoff(receive_count: u32) -> Duration {
-    let exp = receive_count.saturating_sub(1).min(7);
-    Duration::from_secs((10u64 << exp).min(900))
+/// `base`, 2×`base`, 4×`base`, … capped at 15 minutes.
+fn backoff(base: u64, receive_count: u32) -> Duration {
+    let exp = receive_count.saturating_sub(1).min(10);
+    Duration::from_secs(base.saturating_mul(1 << exp).min(900))
 }

@@ -5,4 +5,5 @@ pub mod fault_proxy;
 pub mod images;
 pub mod moto;
 pub mod queue_contract;
+pub mod service;
 pub mod store_contract;

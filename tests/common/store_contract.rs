@@ -217,7 +217,10 @@ pub async fn overwrite_replaces_everything(store: &dyn ObjectStore, bucket: &str
     let class = meta.storage_class.as_deref();
     assert!(matches!(class, None | Some("STANDARD")), "{class:?}");
     // Listed once, not once per version.
-    assert_eq!(list_all(store, bucket, &key).await.0, [key.clone()]);
+    assert_eq!(
+        list_all(store, bucket, &key).await.0,
+        std::slice::from_ref(&key)
+    );
     delete_many(store, bucket, &[key]).await;
 }
 

@@ -1,0 +1,140 @@
+//! The service path against the raw engine: does the job pipeline keep what the engine
+//! gains? (target: ≥ 90 % of the engine's rate).
+//!
+//! Builds the real app on the embedded backend (local-directory bucket, SQLite queue) in a
+//! temp dir, uploads the corpus photos, and then, interleaved round by round:
+//! - **engine**: `Engine::render` of the W2 transforms (`web-2048`, `web-1024`,
+//!   `preview-512`, `thumb-256`, `thumb-128` — the built-in catalogue's W2) per photo;
+//! - **service**: one job message per photo (`force: true`, so every rendition is made
+//!   and written each round), received and run by `worker::handle_message` one at a time:
+//!   fetch, probe, render on the blocking pool, write five objects, merge the manifest,
+//!   notice, delete the message.
+//!
+//! ```text
+//! taskset -c 0 cargo bench --bench service        # one core; DERIVD_SERVICE_ROUNDS=5
+//! ```
+//! Prints images/s for both per round and the median ratio.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use derivd::app::App;
+use derivd::catalogue::{Catalogue, Transform};
+use derivd::config::Config;
+use derivd::engine::{Deadline, Engine};
+use derivd::storage::{PutCondition, PutRequest, StorageClass};
+
+const W2: [&str; 5] = [
+    "web-2048",
+    "web-1024",
+    "preview-512",
+    "thumb-256",
+    "thumb-128",
+];
+
+fn engine_pass(engine: &Engine, photos: &[(String, Vec<u8>)], t: &[Arc<Transform>]) -> f64 {
+    let s = Instant::now();
+    for (_, b) in photos {
+        engine.render(b, t, Deadline::none()).unwrap();
+    }
+    photos.len() as f64 / s.elapsed().as_secs_f64()
+}
+
+async fn service_pass(app: &App, photos: &[(String, Vec<u8>)]) -> f64 {
+    for (key, _) in photos {
+        let body = serde_json::json!({"source": key, "transforms": W2, "force": true});
+        app.jobs.send(&body.to_string()).await.unwrap();
+    }
+    let s = Instant::now();
+    let mut done = 0;
+    while done < photos.len() {
+        let msgs = app
+            .jobs
+            .receive(1, Duration::from_secs(1), Duration::from_secs(120))
+            .await
+            .unwrap();
+        for m in msgs {
+            derivd::worker::handle_message(app, app.jobs.as_ref(), m).await;
+            done += 1;
+        }
+    }
+    photos.len() as f64 / s.elapsed().as_secs_f64()
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn main() {
+    let rounds: usize = std::env::var("DERIVD_SERVICE_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5);
+    let photos: Vec<(String, Vec<u8>)> = common::photos()
+        .into_iter()
+        .map(|(p, b)| {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            (format!("photos/{name}"), b)
+        })
+        .collect();
+    let catalogue = Catalogue::built_in(8192).unwrap();
+    let t: Vec<Arc<Transform>> = W2
+        .iter()
+        .map(|n| catalogue.get(n).expect("built-in transform").clone())
+        .collect();
+    let engine = Engine::default();
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = Config::default();
+    cfg.storage.data_dir = dir.path().to_path_buf();
+    cfg.http.listen = String::new();
+    cfg.worker.concurrency = 1;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let app = rt.block_on(App::build(cfg, catalogue)).unwrap();
+    let bucket = app.cfg.storage.default_bucket.clone();
+    rt.block_on(async {
+        for (key, b) in &photos {
+            let req = PutRequest {
+                key: key.clone(),
+                bytes: Bytes::from(b.clone()),
+                content_type: "image/jpeg".into(),
+                storage_class: StorageClass::Standard,
+                cache_control: None,
+                metadata: Default::default(),
+                condition: PutCondition::None,
+            };
+            app.store.put(&bucket, req).await.unwrap();
+        }
+        service_pass(&app, &photos).await; // warm-up (also creates the manifests)
+    });
+    engine_pass(&engine, &photos, &t);
+
+    let (mut ratios, mut eng, mut svc) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 1..=rounds {
+        let e = engine_pass(&engine, &photos, &t);
+        let s = rt.block_on(service_pass(&app, &photos));
+        println!("round {round}: engine {e:.3} img/s, service {s:.3} img/s, ratio {:.3}", s / e);
+        ratios.push(s / e);
+        eng.push(e);
+        svc.push(s);
+    }
+    let page = rt
+        .block_on(app.store.list(&bucket, "derived/", None))
+        .unwrap();
+    println!(
+        "median: engine {:.3} img/s, service {:.3} img/s, service/engine {:.3} \
+         ({} objects under derived/; load {})",
+        median(eng),
+        median(svc),
+        median(ratios),
+        page.objects.len(),
+        std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim()
+    );
+}

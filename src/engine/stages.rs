@@ -1,0 +1,52 @@
+//! The engine's stages one at a time, for `benches/engine.rs` only: not a stable API.
+//!
+//! The engine's public surface is [`super::Engine`]; a criterion bench can only reach
+//! public items, so this module re-exports the few internal steps worth timing alone
+//! (decode at each SIMD scale, one Lanczos3 resize, one encode per format) with plain
+//! types. Nothing in the service calls it.
+
+use crate::catalogue::spec::OutputSpec;
+
+use super::bitmap::Bitmap;
+use super::geometry::Rect;
+use super::{encode, resize, turbo};
+
+/// A decoded or resized RGB image (opaque).
+pub struct Image(Bitmap);
+
+impl Image {
+    pub fn width(&self) -> u32 {
+        self.0.width
+    }
+    pub fn height(&self) -> u32 {
+        self.0.height
+    }
+}
+
+/// libjpeg-turbo decode to RGB at `1/denom` (1, 2, 4 or 8).
+pub fn decode_jpeg(jpeg: &[u8], denom: u32) -> Result<Image, String> {
+    let d = turbo::decode(jpeg, turbo::Layout::Rgb, 1, denom, 1024)?;
+    Ok(Image(Bitmap {
+        width: d.width,
+        height: d.height,
+        channels: 3,
+        data: d.data,
+    }))
+}
+
+/// Lanczos3 resize of a whole image.
+pub fn resize(src: &Image, out_w: u32, out_h: u32) -> Image {
+    let crop = Rect {
+        x: 0.0,
+        y: 0.0,
+        w: src.0.width as f64,
+        h: src.0.height as f64,
+    };
+    let mut r = fast_image_resize::Resizer::new();
+    Image(resize::resize(&mut r, &src.0, crop, out_w, out_h).expect("resize"))
+}
+
+/// Encodes with the engine's encoder for `spec` (format and quality as in a transform).
+pub fn encode(src: &Image, spec: &OutputSpec) -> Vec<u8> {
+    encode::encode(&src.0, spec).expect("encode")
+}

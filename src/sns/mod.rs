@@ -1,0 +1,414 @@
+//! `POST /v1/sns`: S3 events delivered by an SNS topic subscribed over HTTPS, for users
+//! who point the topic at derivd instead of at a queue (TLS is terminated in front).
+//!
+//! The endpoint is reachable by anyone, so nothing in a request is acted on before it is
+//! shown to come from SNS, for a topic the operator allowed (`sns.allowed_topic_arns`):
+//!
+//! 1. cheap checks, in order: the body's size, JSON, a known `Type`, a `Signature`, a
+//!    `SignatureVersion` of "1" (SHA1withRSA) or "2" (SHA256withRSA), a `SigningCertURL`
+//!    (and for confirmations a `SubscribeURL`) of exactly the SNS shape ([`url`]), every
+//!    signed field present, an allowed `TopicArn`. The topic is checked before any fetch,
+//!    so an unauthenticated request cannot make derivd fetch anything for a topic it does
+//!    not serve;
+//! 2. the signature, with the certificate at `SigningCertURL` (fetched once and cached);
+//! 3. only then the action: a `SubscriptionConfirmation` is confirmed with one GET of its
+//!    `SubscribeURL`; an `UnsubscribeConfirmation` is logged; a `Notification`'s `Message`
+//!    is parsed as a queue message is ([`crate::job::parse_message`]) and its lost objects
+//!    are repaired ([`crate::repair::handle_lost`]).
+//!
+//! **Repairs run inline**, before the answer: 200 means the objects are back, and a
+//! transient failure answers 503 so that SNS redelivers under its delivery policy (repairs
+//! are idempotent: a duplicate finds the object present). That needs no repair queue,
+//! which is the point of subscribing over HTTPS. The repair runs in its own task, so a
+//! client that hangs up does not cancel it half-way. Other events in a `Message`
+//! (`ObjectCreated`, `ObjectRemoved`) are logged and acknowledged but not acted on: over
+//! HTTPS derivd only repairs; subscribe a queue for jobs.
+//!
+//! Refusals answer 403 (400 for a body that is not JSON or a `Message` that is not an S3
+//! event, 503/502 when a fetch fails) and count `derivd_sns_rejected_total{reason}` (one
+//! of [`reason::ALL`]); successes count `derivd_sns_accepted_total{type}`.
+//!
+//! Tests only: `sns.insecure_test_cert_base_url` makes derivd fetch the validated URLs'
+//! paths from a loopback base over plain HTTP instead, so tests still exercise the URL
+//! checks. It is off unless configured, and loudly logged when on.
+
+mod cert;
+mod envelope;
+mod fetch;
+mod url;
+
+#[cfg(test)]
+mod tests;
+
+use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use base64::Engine as _;
+use http_body_util::{BodyExt, Limited};
+use prometheus::IntCounterVec;
+use serde_json::json;
+use tracing::{info, warn};
+
+use crate::app::App;
+use crate::job::{parse_message, Incoming};
+use crate::metrics::Metrics;
+use cert::{CertCache, SigningCert, MAX_CERT_BYTES};
+use envelope::{string_to_sign, Envelope, MessageType, SignatureVersion};
+use fetch::{FetchError, Fetcher};
+use url::SnsUrl;
+
+/// Largest request body: an SNS message is at most 256 KiB, and JSON escaping in the
+/// envelope can make it up to twice that.
+pub const MAX_BODY_BYTES: usize = 2 * crate::job::MAX_MESSAGE_BYTES;
+
+/// Most of a subscription confirmation's answer that is read (it is only logged).
+const MAX_CONFIRM_BYTES: usize = 64 * 1024;
+
+/// The `reason` labels of `derivd_sns_rejected_total`.
+pub mod reason {
+    pub const TOO_LARGE: &str = "too_large";
+    pub const NOT_JSON: &str = "not_json";
+    /// JSON, but not an SNS message: wrong field types or a signed field missing.
+    pub const MALFORMED: &str = "malformed";
+    pub const UNKNOWN_TYPE: &str = "unknown_type";
+    pub const UNSIGNED: &str = "unsigned";
+    pub const BAD_SIGNATURE_VERSION: &str = "bad_signature_version";
+    pub const BAD_CERT_URL: &str = "bad_cert_url";
+    pub const BAD_SUBSCRIBE_URL: &str = "bad_subscribe_url";
+    pub const TOPIC_NOT_ALLOWED: &str = "topic_not_allowed";
+    /// The certificate could not be fetched (network, time limit, 5xx): 503.
+    pub const CERT_UNAVAILABLE: &str = "cert_unavailable";
+    /// The certificate URL answered a refusal, or not an RSA certificate.
+    pub const BAD_CERT: &str = "bad_cert";
+    pub const CERT_EXPIRED: &str = "cert_expired";
+    pub const BAD_SIGNATURE: &str = "bad_signature";
+    /// Signed and allowed, but the `Message` is not an S3 event or job message: 400.
+    pub const BAD_MESSAGE: &str = "bad_message";
+    /// The GET of `SubscribeURL` failed: 502.
+    pub const CONFIRM_FAILED: &str = "confirm_failed";
+    /// A repair failed transiently: 503, for SNS to redeliver.
+    pub const REPAIR_FAILED: &str = "repair_failed";
+    pub const ALL: [&str; 16] = [
+        TOO_LARGE,
+        NOT_JSON,
+        MALFORMED,
+        UNKNOWN_TYPE,
+        UNSIGNED,
+        BAD_SIGNATURE_VERSION,
+        BAD_CERT_URL,
+        BAD_SUBSCRIBE_URL,
+        TOPIC_NOT_ALLOWED,
+        CERT_UNAVAILABLE,
+        BAD_CERT,
+        CERT_EXPIRED,
+        BAD_SIGNATURE,
+        BAD_MESSAGE,
+        CONFIRM_FAILED,
+        REPAIR_FAILED,
+    ];
+}
+
+/// The `/v1/sns` route, to merge into the API router.
+pub fn router<S: Clone + Send + Sync + 'static>(app: Arc<App>) -> Router<S> {
+    let sns = Arc::new(Sns::new(app));
+    Router::new().route(
+        "/v1/sns",
+        post(move |body: Body| async move { sns.handle(body).await }),
+    )
+}
+
+#[derive(Clone)]
+struct Counters {
+    rejected: IntCounterVec,
+    accepted: IntCounterVec,
+}
+
+impl Counters {
+    /// The app's counters, registered with its metrics the first time only (registering
+    /// twice would panic, and one process may build several apps, as tests do).
+    fn of(app: &Arc<App>) -> Counters {
+        static REGISTERED: Mutex<Vec<(Weak<App>, Counters)>> = Mutex::new(Vec::new());
+        let mut list = REGISTERED.lock().unwrap_or_else(PoisonError::into_inner);
+        list.retain(|(w, _)| w.strong_count() > 0);
+        if let Some((_, c)) = list.iter().find(|(w, _)| w.as_ptr() == Arc::as_ptr(app)) {
+            return c.clone();
+        }
+        let c = Counters::register(&app.metrics);
+        list.push((Arc::downgrade(app), c.clone()));
+        c
+    }
+
+    fn register(m: &Metrics) -> Counters {
+        let rejected = m.counter_vec(
+            "derivd_sns_rejected_total",
+            "Requests to POST /v1/sns refused or failed, by reason.",
+            &["reason"],
+        );
+        let accepted = m.counter_vec(
+            "derivd_sns_accepted_total",
+            "SNS messages verified and acted on, by type.",
+            &["type"],
+        );
+        for r in reason::ALL {
+            rejected.with_label_values(&[r]);
+        }
+        for t in MessageType::ALL {
+            accepted.with_label_values(&[t.label()]);
+        }
+        Counters { rejected, accepted }
+    }
+}
+
+struct Sns {
+    app: Arc<App>,
+    counters: Counters,
+    certs: CertCache,
+    fetcher: Fetcher,
+    /// `sns.insecure_test_cert_base_url`.
+    test_base: Option<String>,
+}
+
+/// Why a request was not accepted.
+struct Rejection {
+    status: StatusCode,
+    reason: &'static str,
+    detail: String,
+}
+
+fn reject(status: StatusCode, reason: &'static str, detail: impl Into<String>) -> Rejection {
+    Rejection {
+        status,
+        reason,
+        detail: detail.into(),
+    }
+}
+
+fn forbid(reason: &'static str, detail: impl Into<String>) -> Rejection {
+    reject(StatusCode::FORBIDDEN, reason, detail)
+}
+
+impl Sns {
+    fn new(app: Arc<App>) -> Sns {
+        let cfg = &app.cfg.sns;
+        let test_base = cfg.insecure_test_cert_base_url.clone();
+        if let Some(base) = &test_base {
+            warn!(
+                base = %base,
+                "INSECURE: sns.insecure_test_cert_base_url is set; SNS certificates and \
+                 subscribe URLs are fetched from it over plain HTTP. For tests only, never \
+                 in production"
+            );
+        }
+        Sns {
+            counters: Counters::of(&app),
+            certs: CertCache::new(cfg.cert_cache_entries),
+            fetcher: Fetcher::new(
+                Duration::from_secs(cfg.fetch_timeout_secs),
+                test_base.is_some(),
+            ),
+            test_base,
+            app,
+        }
+    }
+
+    async fn handle(&self, body: Body) -> Response {
+        match self.process(body).await {
+            Ok(kind) => {
+                let label = kind.label();
+                self.counters.accepted.with_label_values(&[label]).inc();
+                (StatusCode::OK, Json(json!({ "accepted": label }))).into_response()
+            }
+            Err(r) => {
+                warn!(reason = r.reason, detail = %r.detail, "SNS request not accepted");
+                self.counters.rejected.with_label_values(&[r.reason]).inc();
+                (r.status, Json(json!({ "error": r.reason }))).into_response()
+            }
+        }
+    }
+
+    async fn process(&self, body: Body) -> Result<MessageType, Rejection> {
+        let bytes = match Limited::new(body, MAX_BODY_BYTES).collect().await {
+            Ok(b) => b.to_bytes(),
+            Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+                return Err(forbid(reason::TOO_LARGE, format!("over {MAX_BODY_BYTES}")))
+            }
+            Err(e) => {
+                return Err(reject(
+                    StatusCode::BAD_REQUEST,
+                    reason::NOT_JSON,
+                    e.to_string(),
+                ))
+            }
+        };
+        let e: Envelope = serde_json::from_slice(&bytes).map_err(|e| match e.classify() {
+            serde_json::error::Category::Data => forbid(reason::MALFORMED, e.to_string()),
+            _ => reject(StatusCode::BAD_REQUEST, reason::NOT_JSON, e.to_string()),
+        })?;
+        let kind = e
+            .kind
+            .as_deref()
+            .and_then(MessageType::parse)
+            .ok_or_else(|| forbid(reason::UNKNOWN_TYPE, format!("Type {:?}", e.kind)))?;
+        let signature = e
+            .signature
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| forbid(reason::UNSIGNED, "no Signature"))?;
+        let version = e
+            .signature_version
+            .as_deref()
+            .and_then(SignatureVersion::parse)
+            .ok_or_else(|| {
+                let v = format!("SignatureVersion {:?}", e.signature_version);
+                forbid(reason::BAD_SIGNATURE_VERSION, v)
+            })?;
+        let cert_url = url::signing_cert_url(e.signing_cert_url.as_deref().unwrap_or_default())
+            .map_err(|err| forbid(reason::BAD_CERT_URL, err.to_string()))?;
+        let subscribe = match kind {
+            MessageType::SubscriptionConfirmation => Some(
+                url::subscribe_url(e.subscribe_url.as_deref().unwrap_or_default())
+                    .map_err(|err| forbid(reason::BAD_SUBSCRIBE_URL, err.to_string()))?,
+            ),
+            _ => None,
+        };
+        let text = string_to_sign(kind, &e)
+            .map_err(|field| forbid(reason::MALFORMED, format!("{field} missing")))?;
+        let topic = e.topic_arn.as_deref().unwrap_or_default();
+        if !self
+            .app
+            .cfg
+            .sns
+            .allowed_topic_arns
+            .iter()
+            .any(|a| a == topic)
+        {
+            return Err(forbid(
+                reason::TOPIC_NOT_ALLOWED,
+                topic.chars().take(256).collect::<String>(),
+            ));
+        }
+        self.verify(version, &cert_url, &text, signature).await?;
+
+        match kind {
+            MessageType::SubscriptionConfirmation => {
+                let url = subscribe
+                    .expect("validated above")
+                    .fetch_url(self.test_base.as_deref());
+                self.fetcher
+                    .get(&url, MAX_CONFIRM_BYTES)
+                    .await
+                    .map_err(|err| {
+                        reject(
+                            StatusCode::BAD_GATEWAY,
+                            reason::CONFIRM_FAILED,
+                            err.to_string(),
+                        )
+                    })?;
+                info!(topic, "SNS subscription confirmed");
+            }
+            MessageType::UnsubscribeConfirmation => info!(topic, "SNS subscription ended"),
+            MessageType::Notification => {
+                self.notification(e.message.as_deref().unwrap_or_default())
+                    .await?
+            }
+        }
+        Ok(kind)
+    }
+
+    /// Checks `signature` (base64) over `text` with the certificate at `cert_url`.
+    async fn verify(
+        &self,
+        version: SignatureVersion,
+        cert_url: &SnsUrl,
+        text: &str,
+        signature: &str,
+    ) -> Result<(), Rejection> {
+        let signature = base64::engine::general_purpose::STANDARD
+            .decode(signature)
+            .map_err(|err| forbid(reason::BAD_SIGNATURE, format!("not base64: {err}")))?;
+        let cert = self.cert(cert_url).await?;
+        if !cert.valid_now() {
+            return Err(forbid(reason::CERT_EXPIRED, cert_url.fetch_url(None)));
+        }
+        if !cert.verifies(version, text.as_bytes(), &signature) {
+            return Err(forbid(reason::BAD_SIGNATURE, "signature does not verify"));
+        }
+        Ok(())
+    }
+
+    /// The certificate at `url`, from the cache or fetched (cached by the SNS URL).
+    async fn cert(&self, url: &SnsUrl) -> Result<Arc<SigningCert>, Rejection> {
+        let key = url.fetch_url(None);
+        if let Some(c) = self.certs.get(&key) {
+            return Ok(c);
+        }
+        let pem = self
+            .fetcher
+            .get(&url.fetch_url(self.test_base.as_deref()), MAX_CERT_BYTES)
+            .await
+            .map_err(|err| match err {
+                FetchError::Unavailable { .. } => reject(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    reason::CERT_UNAVAILABLE,
+                    err.to_string(),
+                ),
+                FetchError::Refused { .. } => forbid(reason::BAD_CERT, err.to_string()),
+            })?;
+        let cert = SigningCert::from_pem(&pem)
+            .map_err(|err| forbid(reason::BAD_CERT, format!("{key}: {err}")))?;
+        let cert = Arc::new(cert);
+        self.certs.insert(&key, cert.clone());
+        Ok(cert)
+    }
+
+    /// Acts on a verified notification's `Message` as the repair queue's worker would.
+    async fn notification(&self, message: &str) -> Result<(), Rejection> {
+        let items = parse_message(message).map_err(|err| {
+            reject(
+                StatusCode::BAD_REQUEST,
+                reason::BAD_MESSAGE,
+                err.to_string(),
+            )
+        })?;
+        let mut retry = false;
+        for item in items {
+            match item {
+                Incoming::ObjectsLost(objects) => {
+                    let app = self.app.clone();
+                    // Its own task: a client hanging up must not cancel a repair half-way.
+                    let done =
+                        tokio::spawn(
+                            async move { crate::repair::handle_lost(&app, &objects).await },
+                        )
+                        .await;
+                    retry |= !matches!(done, Ok(None));
+                }
+                Incoming::Ignored { reason, detail } => {
+                    info!(reason, detail, "SNS notification needs no work");
+                    self.app
+                        .metrics
+                        .messages_ignored
+                        .with_label_values(&[reason])
+                        .inc();
+                }
+                Incoming::Jobs(_) | Incoming::SourcesRemoved(_) => warn!(
+                    "SNS notification acknowledged but not acted on: over HTTPS derivd only \
+                     repairs lost objects; subscribe a queue for other events"
+                ),
+            }
+        }
+        if retry {
+            return Err(reject(
+                StatusCode::SERVICE_UNAVAILABLE,
+                reason::REPAIR_FAILED,
+                "a repair failed transiently; SNS will redeliver",
+            ));
+        }
+        Ok(())
+    }
+}
