@@ -36,6 +36,8 @@ pub struct App {
     pub notifier: Notifier,
     pub metrics: Metrics,
     pub budget: MemoryBudget,
+    /// Ensure-on-read state (confirmed-key cache, single-flight regenerations).
+    pub ensure: crate::ensure::EnsureCache,
 }
 
 impl App {
@@ -89,10 +91,12 @@ impl App {
                     (Arc::new(store), Arc::new(jobs), repair, notifier)
                 }
             };
+        let metrics = Metrics::new();
         Ok(App {
             engine: Engine::new(cfg.limits),
             budget: MemoryBudget::new(cfg.worker.memory_budget_bytes),
-            metrics: Metrics::new(),
+            ensure: crate::ensure::EnsureCache::new(&metrics),
+            metrics,
             cfg,
             catalogue,
             store,

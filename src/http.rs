@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -24,6 +24,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/v1/catalogue", get(catalogue))
         .route("/v1/catalogue/{kind}/{subtype}", get(catalogue_for_type))
         .route("/v1/jobs", post(submit_job))
+        .route("/v1/derived/{transform}/{*source}", get(derived))
         .merge(crate::sns::router(app.clone()))
         .layer(DefaultBodyLimit::max(limit))
         .with_state(app)
@@ -137,5 +138,74 @@ async fn submit_job(State(app): State<Arc<App>>, headers: HeaderMap, body: Strin
             StatusCode::SERVICE_UNAVAILABLE,
             format!("enqueue failed: {e}"),
         ),
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct DerivedQuery {
+    bucket: Option<String>,
+}
+
+/// Ensure-on-read: 302 to a presigned URL (S3) or the bytes (embedded).
+async fn derived(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Path((transform, source)): Path<(String, String)>,
+    Query(q): Query<DerivedQuery>,
+) -> Response {
+    use crate::ensure::Ensured;
+    if !authorised(&app, &headers) {
+        return error(StatusCode::UNAUTHORIZED, "missing or wrong bearer token");
+    }
+    let bucket = q
+        .bucket
+        .unwrap_or_else(|| app.cfg.storage.default_bucket.clone());
+    let Some(mapping) = app.cfg.bucket(&bucket) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            format!("bucket {bucket:?} is not allowed"),
+        );
+    };
+    let (bucket, key) = match app.ensure.ensure(&app, &mapping, &transform, &source).await {
+        Ensured::Present { bucket, key } => (bucket, key),
+        Ensured::UnknownTransform => {
+            return error(
+                StatusCode::NOT_FOUND,
+                format!("unknown transform {transform:?}"),
+            )
+        }
+        Ensured::SourceMissing => return error(StatusCode::NOT_FOUND, "source not found"),
+        Ensured::NotAccepted(m) => return error(StatusCode::BAD_REQUEST, m),
+        Ensured::Failed(m) => return error(StatusCode::SERVICE_UNAVAILABLE, m),
+    };
+    match app
+        .store
+        .presign_get(&bucket, &key, std::time::Duration::from_secs(300))
+        .await
+    {
+        Ok(Some(url)) => return (StatusCode::FOUND, [(header::LOCATION, url)]).into_response(),
+        Ok(None) => {}
+        Err(e) => return error(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+    }
+    match app.store.get(&bucket, &key).await {
+        Ok(Some(obj)) => {
+            let ct = obj
+                .meta
+                .content_type
+                .unwrap_or_else(|| "application/octet-stream".into());
+            let mut h = vec![(header::CONTENT_TYPE, ct)];
+            if let Some(cc) = obj.meta.cache_control {
+                h.push((header::CACHE_CONTROL, cc));
+            }
+            let mut resp = obj.bytes.into_response();
+            for (k, v) in h {
+                if let Ok(v) = v.parse() {
+                    resp.headers_mut().insert(k, v);
+                }
+            }
+            resp
+        }
+        Ok(None) => error(StatusCode::SERVICE_UNAVAILABLE, "object vanished; retry"),
+        Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
     }
 }

@@ -14,6 +14,7 @@
 //! | [`media`] | media types, detected from bytes |
 //! | [`keys`] | deterministic derived keys and their exact inverse |
 //! | [`engine`] | the synchronous transform engine: one decode → every rendition |
+//! | [`ensure`] | ensure-on-read: `GET /v1/derived/...` regenerates missing objects |
 //! | [`job`] | messages on the queues: job requests, S3 events, SNS envelopes |
 //! | [`storage`] | object-store seam: S3 and a local directory |
 //! | [`queue`] | queue seam: SQS and an embedded SQLite queue |
@@ -38,6 +39,7 @@ pub mod cli;
 pub mod config;
 pub mod cost;
 pub mod engine;
+pub mod ensure;
 pub mod http;
 pub mod job;
 pub mod keys;

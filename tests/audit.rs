@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use common::images::corpus_file;
 use derivd::app::App;
 use derivd::audit::{
-    audit, reason, AuditOptions, AuditProgress, AuditReport, FindingKind, EXIT_ERROR,
-    EXIT_HEALTHY, EXIT_PROBLEMS,
+    audit, reason, AuditOptions, AuditProgress, AuditReport, FindingKind, EXIT_ERROR, EXIT_HEALTHY,
+    EXIT_PROBLEMS,
 };
 use derivd::catalogue::Catalogue;
 use derivd::config::{Backend, BucketMapping, Config};
@@ -63,12 +63,18 @@ async fn make(app: &App, bucket: &str, source: &str, file: &str) {
         ..JobRequest::new(source)
     };
     let deadline = Instant::now() + Duration::from_secs(120);
-    let report = derivd::worker::run::run_job(app, &job, deadline).await.unwrap();
+    let report = derivd::worker::run::run_job(app, &job, deadline)
+        .await
+        .unwrap();
     assert_eq!(report.derived.len(), TRANSFORMS.len(), "{source}");
 }
 
 fn derived(source: &str, transform: &str) -> String {
-    let ext = if transform == "icon-64-png" { "png" } else { "jpg" };
+    let ext = if transform == "icon-64-png" {
+        "png"
+    } else {
+        "jpg"
+    };
     format!("derived/{source}/{transform}.{ext}")
 }
 
@@ -146,11 +152,17 @@ async fn embedded_finds_missing_stale_orphaned_and_repairs() {
     .collect();
     assert_eq!(findings(&r), expected, "{}", r.to_text());
     assert_eq!(r.exit_code(), EXIT_PROBLEMS);
-    assert_eq!((r.counts.missing, r.counts.stale, r.counts.orphaned), (1, 2, 2));
+    assert_eq!(
+        (r.counts.missing, r.counts.stale, r.counts.orphaned),
+        (1, 2, 2)
+    );
     assert_eq!(r.counts.healthy, 1);
     assert!(r.findings.iter().all(|f| f.present == (f.key != lost)));
     assert_eq!(r.repair, None, "no repair without asking");
-    assert!(drain(&app).await.is_empty(), "an audit alone queues nothing");
+    assert!(
+        drain(&app).await.is_empty(),
+        "an audit alone queues nothing"
+    );
 
     let r = run_audit(&app, true).await;
     let repair = r.repair.clone().expect("repair summary");
@@ -174,7 +186,12 @@ async fn embedded_finds_missing_stale_orphaned_and_repairs() {
     // Everything repairable is fixed; orphans are reported, never repaired.
     let r = run_audit(&app, false).await;
     let left: BTreeSet<_> = r.findings.iter().map(|f| f.kind).collect();
-    assert_eq!(left, BTreeSet::from([FindingKind::Orphaned]), "{}", r.to_text());
+    assert_eq!(
+        left,
+        BTreeSet::from([FindingKind::Orphaned]),
+        "{}",
+        r.to_text()
+    );
     assert_eq!(r.counts.healthy, 4);
     assert!(app.store.head(&b, &lost).await.unwrap().is_some());
     for f in &r.findings {
@@ -222,7 +239,11 @@ async fn embedded_changed_and_removed_transforms() {
     assert_eq!(jobs[0].transforms, only_thumb);
 
     let r = run_audit(&app, false).await;
-    assert_eq!(findings(&r), expected[..1].to_vec(), "retired is never repaired");
+    assert_eq!(
+        findings(&r),
+        expected[..1].to_vec(),
+        "retired is never repaired"
+    );
     assert_eq!(r.counts.healthy, 1);
 }
 
@@ -338,14 +359,20 @@ async fn aws_finds_a_deleted_object_and_repairs_it() {
             FindingKind::Stale,
             reason::SOURCE_CHANGED.to_string(),
         ),
-        (lost.clone(), FindingKind::Missing, reason::ABSENT.to_string()),
+        (
+            lost.clone(),
+            FindingKind::Missing,
+            reason::ABSENT.to_string(),
+        ),
     ];
     assert_eq!(findings(&r), expected, "{}", r.to_text());
     assert!(r.findings.iter().all(|f| f.bucket == bucket));
     assert_eq!(r.repair.as_ref().map(|s| (s.jobs, s.objects)), Some((2, 3)));
     let jobs = drain(&app).await;
     assert_eq!(jobs.len(), 2);
-    assert!(jobs.iter().all(|j| j.force && j.bucket.as_deref() == Some(&bucket)));
+    assert!(jobs
+        .iter()
+        .all(|j| j.force && j.bucket.as_deref() == Some(&bucket)));
 
     assert_healthy(&run_audit(&app, false).await, 2, 4);
     assert!(app.store.head(&bucket, &lost).await.unwrap().is_some());
@@ -359,5 +386,8 @@ async fn aws_unlistable_bucket_is_an_error() {
     let r = run_audit(&app, false).await;
     assert_eq!(r.exit_code(), EXIT_ERROR, "{}", r.to_text());
     assert_eq!(r.errors.len(), 1);
-    assert_eq!((r.errors[0].bucket.as_str(), r.errors[0].key.as_str()), (name.as_str(), "derived/"));
+    assert_eq!(
+        (r.errors[0].bucket.as_str(), r.errors[0].key.as_str()),
+        (name.as_str(), "derived/")
+    );
 }

@@ -1,17 +1,17 @@
 //! Every kind of body derivd's queues receive, as AWS and moto really send them: S3 event
 //! notifications (raw and in SNS envelopes, with awkward keys in both encodings), S3 test
-//! events, SNS confirmations, hand-written job messages and malformed bodies. Also keeps
-//! `schema/job.schema.json` in step with the parser. Fixtures: `tests/fixtures/messages/`
-//! (the `moto_*` ones are verbatim moto 5.2 output).
+//! events, SNS confirmations, hand-written job messages and malformed bodies. Fixtures:
+//! `tests/fixtures/messages/` (the `moto_*` ones are verbatim moto 5.2 output). The schema
+//! of the job message is checked against the parser in `src/job/schema_tests.rs`.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use derivd::job::{
     parse_job, parse_message, reason, Incoming, JobOrigin, JobRequest, MessageError, ObjectRef,
-    TransformSelection, JOB_FIELDS, MAX_MESSAGE_BYTES,
+    TransformSelection, MAX_MESSAGE_BYTES,
 };
-use serde_json::{json, Value};
+use serde_json::Value;
 
 /// The key of the `*_tricky_key` fixtures: space, plus, percent, non-ASCII, slashes.
 const TRICKY: &str = "uploads/a+b 100%/café 猫.jpg";
@@ -316,46 +316,4 @@ fn to_message_json_round_trips() {
         ..JobRequest::new("a.jpg")
     };
     assert_eq!(empty.validate().unwrap_err().kind(), "invalid");
-}
-
-fn schema() -> Value {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("schema/job.schema.json");
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).expect("schema is JSON")
-}
-
-#[test]
-fn schema_describes_exactly_what_the_parser_accepts() {
-    let schema = schema();
-    assert_eq!(
-        schema["$schema"],
-        "https://json-schema.org/draft/2020-12/schema"
-    );
-    let properties = schema["properties"].as_object().expect("properties");
-    let in_schema: BTreeSet<&str> = properties.keys().map(String::as_str).collect();
-    assert_eq!(in_schema, JOB_FIELDS.into_iter().collect());
-    assert_eq!(schema["required"], json!(["source"]));
-    assert_eq!(schema["additionalProperties"], json!(false));
-    for (name, property) in properties {
-        let text = property["description"].as_str().unwrap_or_default();
-        assert!(text.len() > 20, "{name} needs a description");
-    }
-}
-
-#[test]
-fn schema_examples_parse() {
-    let schema = schema();
-    let examples = schema["examples"].as_array().expect("examples");
-    assert!(examples.len() >= 3);
-    for example in examples {
-        let req = parse_job(&example.to_string()).unwrap_or_else(|e| panic!("{example}: {e}"));
-        assert_eq!(req.origin, JobOrigin::Message);
-    }
-    for (name, property) in schema["properties"].as_object().unwrap() {
-        let values = property["examples"].as_array();
-        for value in values.unwrap_or_else(|| panic!("{name} has no examples")) {
-            let mut message = json!({ "source": "a.jpg" });
-            message[name] = value.clone();
-            parse_job(&message.to_string()).unwrap_or_else(|e| panic!("{name} = {value}: {e}"));
-        }
-    }
 }

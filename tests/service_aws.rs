@@ -128,7 +128,12 @@ async fn job_from_sqs_writes_rrs_objects_manifest_notice_and_deletes_the_message
     let s = stack("svc-job").await;
     let svc = start(config(&s, None), false).await;
     let source = "uploads/cat photo+ü.jpg";
-    upload(&s.bucket, source, corpus_file("photos/es_jolla_3264x2448.jpg")).await;
+    upload(
+        &s.bucket,
+        source,
+        corpus_file("photos/es_jolla_3264x2448.jpg"),
+    )
+    .await;
     send(
         &s.jobs_url,
         &serde_json::json!({"source": source, "transforms": ["thumb-256", "web-1024", "preview-512"], "id": "req-7"}).to_string(),
@@ -146,13 +151,29 @@ async fn job_from_sqs_writes_rrs_objects_manifest_notice_and_deletes_the_message
         ("preview-512", "webp", "image/webp"),
     ] {
         let key = format!("derived/{source}/{t}.{ext}");
-        let head = s3.head_object().bucket(&s.bucket).key(&key).send().await.unwrap();
-        assert_eq!(head.storage_class().map(|c| c.as_str()), Some("REDUCED_REDUNDANCY"), "{key}");
+        let head = s3
+            .head_object()
+            .bucket(&s.bucket)
+            .key(&key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            head.storage_class().map(|c| c.as_str()),
+            Some("REDUCED_REDUNDANCY"),
+            "{key}"
+        );
         assert_eq!(head.content_type(), Some(mime));
-        assert_eq!(head.cache_control(), Some("public, max-age=31536000, immutable"));
+        assert_eq!(
+            head.cache_control(),
+            Some("public, max-age=31536000, immutable")
+        );
         let meta = head.metadata().unwrap();
         assert_eq!(meta["derivd-transform"], t);
-        assert_eq!(meta["derivd-digest"], svc.app.catalogue.get(t).unwrap().digest);
+        assert_eq!(
+            meta["derivd-digest"],
+            svc.app.catalogue.get(t).unwrap().digest
+        );
         assert!(!meta["derivd-source-etag"].is_empty());
     }
     let manifest = s3
@@ -162,7 +183,10 @@ async fn job_from_sqs_writes_rrs_objects_manifest_notice_and_deletes_the_message
         .send()
         .await
         .unwrap();
-    assert!(matches!(manifest.storage_class().map(|c| c.as_str()), None | Some("STANDARD")));
+    assert!(matches!(
+        manifest.storage_class().map(|c| c.as_str()),
+        None | Some("STANDARD")
+    ));
     let body = manifest.body.collect().await.unwrap().into_bytes();
     let m: derivd::manifest::Manifest = serde_json::from_slice(&body).unwrap();
     assert_eq!(m.derived.len(), 3);
@@ -180,14 +204,19 @@ async fn bucket_notifications_make_jobs_and_clean_up_on_removal() {
     let (_, jobs_arn) = (s.jobs_url.clone(), moto::queue_arn(&s.jobs_url).await);
     let s3 = moto::s3().await;
     use aws_sdk_s3::types::{
-        Event, FilterRule, FilterRuleName, NotificationConfiguration, NotificationConfigurationFilter,
-        QueueConfiguration, S3KeyFilter,
+        Event, FilterRule, FilterRuleName, NotificationConfiguration,
+        NotificationConfigurationFilter, QueueConfiguration, S3KeyFilter,
     };
     // The documented filter: only keys under the uploads prefix, never derived/.
     let filter = NotificationConfigurationFilter::builder()
         .key(
             S3KeyFilter::builder()
-                .filter_rules(FilterRule::builder().name(FilterRuleName::Prefix).value("uploads/").build())
+                .filter_rules(
+                    FilterRule::builder()
+                        .name(FilterRuleName::Prefix)
+                        .value("uploads/")
+                        .build(),
+                )
                 .build(),
         )
         .build();
@@ -211,20 +240,49 @@ async fn bucket_notifications_make_jobs_and_clean_up_on_removal() {
         .unwrap();
     let svc = start(config(&s, None), false).await;
     let source = "uploads/event photo.png";
-    upload(&s.bucket, source, corpus_file("formats/wm_rgba_dice_800x600.png")).await;
+    upload(
+        &s.bucket,
+        source,
+        corpus_file("formats/wm_rgba_dice_800x600.png"),
+    )
+    .await;
     let all = svc.app.catalogue.len();
     let folder = format!("derived/{source}/");
     eventually(WAIT, "every transform from the event", || async {
-        let out = s3.list_objects_v2().bucket(&s.bucket).prefix(&folder).send().await.unwrap();
+        let out = s3
+            .list_objects_v2()
+            .bucket(&s.bucket)
+            .prefix(&folder)
+            .send()
+            .await
+            .unwrap();
         (out.contents().len() == all + 1).then_some(())
     })
     .await;
     // moto sends an s3:TestEvent when the notification is configured: skipped, counted.
-    assert_eq!(metric(&svc.app, "derivd_messages_ignored_total", &["s3_test_event"]), 1.0);
+    assert_eq!(
+        metric(
+            &svc.app,
+            "derivd_messages_ignored_total",
+            &["s3_test_event"]
+        ),
+        1.0
+    );
 
-    s3.delete_object().bucket(&s.bucket).key(source).send().await.unwrap();
+    s3.delete_object()
+        .bucket(&s.bucket)
+        .key(source)
+        .send()
+        .await
+        .unwrap();
     eventually(WAIT, "derived objects removed", || async {
-        let out = s3.list_objects_v2().bucket(&s.bucket).prefix(&folder).send().await.unwrap();
+        let out = s3
+            .list_objects_v2()
+            .bucket(&s.bucket)
+            .prefix(&folder)
+            .send()
+            .await
+            .unwrap();
         out.contents().is_empty().then_some(())
     })
     .await;
@@ -235,9 +293,18 @@ async fn bucket_notifications_make_jobs_and_clean_up_on_removal() {
 async fn malformed_and_unknown_transform_messages_are_removed_not_dead_lettered() {
     let s = stack("svc-bad").await;
     let svc = start(config(&s, None), false).await;
-    upload(&s.bucket, "x.jpg", corpus_file("formats/ir_progressive_650x470.jpg")).await;
+    upload(
+        &s.bucket,
+        "x.jpg",
+        corpus_file("formats/ir_progressive_650x470.jpg"),
+    )
+    .await;
     send(&s.jobs_url, "{not json").await;
-    send(&s.jobs_url, r#"{"source": "x.jpg", "transforms": ["no-such"]}"#).await;
+    send(
+        &s.jobs_url,
+        r#"{"source": "x.jpg", "transforms": ["no-such"]}"#,
+    )
+    .await;
     eventually(WAIT, "both failed", || async {
         (metric(&svc.app, "derivd_jobs_total", &["dropped"]) == 2.0).then_some(())
     })
@@ -256,12 +323,21 @@ async fn malformed_and_unknown_transform_messages_are_removed_not_dead_lettered(
 async fn failed_put_leaves_the_message_for_retry() {
     let s = stack("svc-retry").await;
     let proxy = FaultProxy::start(&moto::endpoint()).await;
-    upload(&s.bucket, "r.jpg", corpus_file("formats/ir_progressive_650x470.jpg")).await;
+    upload(
+        &s.bucket,
+        "r.jpg",
+        corpus_file("formats/ir_progressive_650x470.jpg"),
+    )
+    .await;
     // Every PUT of a derived object fails until the rule is spent: more failures than the
     // SDK's three attempts, so the first job attempt fails as a whole.
     let rule = proxy.fail_next(Match::method("PUT").path("/derived/r.jpg/"), 3, 503);
     let svc = start(config(&s, Some(proxy.url())), false).await;
-    send(&s.jobs_url, r#"{"source": "r.jpg", "transforms": ["thumb-256"]}"#).await;
+    send(
+        &s.jobs_url,
+        r#"{"source": "r.jpg", "transforms": ["thumb-256"]}"#,
+    )
+    .await;
     eventually(WAIT, "a retry", || async {
         (metric(&svc.app, "derivd_jobs_total", &["retry"]) >= 1.0).then_some(())
     })
@@ -283,5 +359,38 @@ async fn failed_put_leaves_the_message_for_retry() {
         (queue_depth(&s.jobs_url).await == 0).then_some(())
     })
     .await;
+    stop(svc).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ensure_on_read_redirects_to_a_presigned_url() {
+    let s = stack("svc-read").await;
+    let svc = start(config(&s, None), true).await;
+    upload(
+        &s.bucket,
+        "p.jpg",
+        corpus_file("formats/ir_progressive_650x470.jpg"),
+    )
+    .await;
+    let c = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = c
+        .get(svc.url("/v1/derived/web-1024/p.jpg"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 302);
+    let location = r.headers()["location"].to_str().unwrap().to_string();
+    assert!(location.contains("X-Amz-Signature"), "{location}");
+    let bytes = reqwest::get(&location)
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let img = common::images::decode(&bytes);
+    assert_eq!((img.width(), img.height()), (650, 470));
     stop(svc).await;
 }

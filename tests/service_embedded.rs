@@ -33,11 +33,15 @@ async fn upload(store: &dyn ObjectStore, key: &str, bytes: Vec<u8>) {
 }
 
 async fn queue_len(dir: &std::path::Path, name: &str) -> (usize, usize) {
-    EmbeddedQueue::open(&dir.join("queue.sqlite3"), name, EmbeddedQueueSettings::default())
-        .unwrap()
-        .len()
-        .await
-        .unwrap()
+    EmbeddedQueue::open(
+        &dir.join("queue.sqlite3"),
+        name,
+        EmbeddedQueueSettings::default(),
+    )
+    .unwrap()
+    .len()
+    .await
+    .unwrap()
 }
 
 fn notices(dir: &std::path::Path) -> Vec<serde_json::Value> {
@@ -53,7 +57,12 @@ async fn job_writes_every_object_manifest_and_notice_then_acknowledges() {
     let dir = tempfile::tempdir().unwrap();
     let svc = start(embedded_config(dir.path()), false).await;
     let source = "uploads/cat photo+ü %.jpg";
-    upload(svc.app.store.as_ref(), source, corpus_file("photos/es_jolla_3264x2448.jpg")).await;
+    upload(
+        svc.app.store.as_ref(),
+        source,
+        corpus_file("photos/es_jolla_3264x2448.jpg"),
+    )
+    .await;
     let job = serde_json::json!({"source": source, "transforms": ["thumb-256", "preview-512"], "id": "c-1"});
     svc.app.jobs.send(&job.to_string()).await.unwrap();
 
@@ -62,11 +71,17 @@ async fn job_writes_every_object_manifest_and_notice_then_acknowledges() {
     assert_eq!(n["id"], "c-1");
     assert_eq!(n["derived"].as_array().unwrap().len(), 2);
 
-    for (t, ext, mime) in [("thumb-256", "jpg", "image/jpeg"), ("preview-512", "webp", "image/webp")] {
+    for (t, ext, mime) in [
+        ("thumb-256", "jpg", "image/jpeg"),
+        ("preview-512", "webp", "image/webp"),
+    ] {
         let key = format!("derived/{source}/{t}.{ext}");
         let obj = svc.app.store.get(BUCKET, &key).await.unwrap().expect(&key);
         assert_eq!(obj.meta.content_type.as_deref(), Some(mime));
-        assert_eq!(obj.meta.storage_class.as_deref(), Some("REDUCED_REDUNDANCY"));
+        assert_eq!(
+            obj.meta.storage_class.as_deref(),
+            Some("REDUCED_REDUNDANCY")
+        );
         assert_eq!(obj.meta.metadata["derivd-transform"], t);
         assert_eq!(
             obj.meta.metadata["derivd-digest"],
@@ -90,7 +105,10 @@ async fn job_writes_every_object_manifest_and_notice_then_acknowledges() {
         (queue_len(dir.path(), "derivd-jobs").await == (0, 0)).then_some(())
     })
     .await;
-    assert_eq!(metric(&svc.app, "derivd_jobs_total", &["outcome=\"ok\""]), 1.0);
+    assert_eq!(
+        metric(&svc.app, "derivd_jobs_total", &["outcome=\"ok\""]),
+        1.0
+    );
 
     // The same job again is up to date; a later job with other transforms merges the manifest.
     svc.app.jobs.send(&job.to_string()).await.unwrap();
@@ -113,7 +131,13 @@ async fn job_writes_every_object_manifest_and_notice_then_acknowledges() {
     })
     .await;
     // The catalogue is published at start-up.
-    let cat = svc.app.store.get(BUCKET, "derived/_catalogue.json").await.unwrap().unwrap();
+    let cat = svc
+        .app
+        .store
+        .get(BUCKET, "derived/_catalogue.json")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(cat.meta.storage_class.as_deref(), Some("STANDARD"));
     svc.stop().await;
 }
@@ -122,8 +146,18 @@ async fn job_writes_every_object_manifest_and_notice_then_acknowledges() {
 async fn bad_messages_are_dropped_with_a_reason_not_retried_forever() {
     let dir = tempfile::tempdir().unwrap();
     let svc = start(embedded_config(dir.path()), false).await;
-    upload(svc.app.store.as_ref(), "ok.jpg", corpus_file("formats/ir_progressive_650x470.jpg")).await;
-    upload(svc.app.store.as_ref(), "broken.jpg", corpus_file("malformed/sharp_truncated.png")).await;
+    upload(
+        svc.app.store.as_ref(),
+        "ok.jpg",
+        corpus_file("formats/ir_progressive_650x470.jpg"),
+    )
+    .await;
+    upload(
+        svc.app.store.as_ref(),
+        "broken.jpg",
+        corpus_file("malformed/sharp_truncated.png"),
+    )
+    .await;
     for body in [
         "this is not json".to_string(),
         r#"{"source": "ok.jpg", "transfroms": ["thumb-256"]}"#.to_string(),
@@ -140,7 +174,12 @@ async fn bad_messages_are_dropped_with_a_reason_not_retried_forever() {
     .await;
     assert_eq!(queue_len(dir.path(), "derivd-jobs-dlq").await, (0, 0));
     assert_eq!(metric(&svc.app, "derivd_jobs_total", &["dropped"]), 6.0);
-    for reason in ["not_json", "unknown_transform", "source_missing", "bucket_not_allowed"] {
+    for reason in [
+        "not_json",
+        "unknown_transform",
+        "source_missing",
+        "bucket_not_allowed",
+    ] {
         assert!(
             metric(&svc.app, "derivd_job_failures_total", &[reason]) >= 1.0,
             "{reason}: {}",
@@ -151,8 +190,14 @@ async fn bad_messages_are_dropped_with_a_reason_not_retried_forever() {
         .into_iter()
         .filter(|n| n["status"] == "failed")
         .collect();
-    assert_eq!(failed.len(), 4, "one failure notice per parsed job: {failed:?}");
-    assert!(failed.iter().all(|n| n["error"].as_str().is_some_and(|e| !e.is_empty())));
+    assert_eq!(
+        failed.len(),
+        4,
+        "one failure notice per parsed job: {failed:?}"
+    );
+    assert!(failed
+        .iter()
+        .all(|n| n["error"].as_str().is_some_and(|e| !e.is_empty())));
     svc.stop().await;
 }
 
@@ -175,12 +220,25 @@ async fn s3_events_create_and_clean_up_and_never_loop() {
     let dir = tempfile::tempdir().unwrap();
     let svc = start(embedded_config(dir.path()), false).await;
     let src = "in/a b+c.png";
-    upload(svc.app.store.as_ref(), src, corpus_file("formats/wm_rgba_dice_800x600.png")).await;
-    svc.app.jobs.send(&s3_event("ObjectCreated:Put", BUCKET, src)).await.unwrap();
+    upload(
+        svc.app.store.as_ref(),
+        src,
+        corpus_file("formats/wm_rgba_dice_800x600.png"),
+    )
+    .await;
+    svc.app
+        .jobs
+        .send(&s3_event("ObjectCreated:Put", BUCKET, src))
+        .await
+        .unwrap();
     // An event for one of our own outputs must not become a job.
     svc.app
         .jobs
-        .send(&s3_event("ObjectCreated:Put", BUCKET, &format!("derived/{src}/thumb-256.jpg")))
+        .send(&s3_event(
+            "ObjectCreated:Put",
+            BUCKET,
+            &format!("derived/{src}/thumb-256.jpg"),
+        ))
         .await
         .unwrap();
     let all = svc.app.catalogue.len();
@@ -191,18 +249,35 @@ async fn s3_events_create_and_clean_up_and_never_loop() {
     })
     .await;
     eventually(WAIT, "derived-prefix event ignored", || async {
-        (metric(&svc.app, "derivd_messages_ignored_total", &["derived_prefix"]) == 1.0).then_some(())
+        (metric(
+            &svc.app,
+            "derivd_messages_ignored_total",
+            &["derived_prefix"],
+        ) == 1.0)
+            .then_some(())
     })
     .await;
     // Removal while the source still exists changes nothing; after deletion it cleans up.
-    svc.app.jobs.send(&s3_event("ObjectRemoved:Delete", BUCKET, src)).await.unwrap();
+    svc.app
+        .jobs
+        .send(&s3_event("ObjectRemoved:Delete", BUCKET, src))
+        .await
+        .unwrap();
     eventually(WAIT, "source-exists check", || async {
-        (metric(&svc.app, "derivd_messages_ignored_total", &["source_exists_again"]) == 1.0)
+        (metric(
+            &svc.app,
+            "derivd_messages_ignored_total",
+            &["source_exists_again"],
+        ) == 1.0)
             .then_some(())
     })
     .await;
     svc.app.store.delete(BUCKET, src).await.unwrap();
-    svc.app.jobs.send(&s3_event("ObjectRemoved:Delete", BUCKET, src)).await.unwrap();
+    svc.app
+        .jobs
+        .send(&s3_event("ObjectRemoved:Delete", BUCKET, src))
+        .await
+        .unwrap();
     eventually(WAIT, "derived objects deleted", || async {
         let page = svc.app.store.list(BUCKET, &folder, None).await.unwrap();
         page.objects.is_empty().then_some(())
@@ -218,8 +293,14 @@ async fn lost_objects_come_back_identical_from_a_single_transform_regeneration()
     cfg.queue.repair = "derivd-repair".into();
     let svc = start(cfg, false).await;
     let src = "photos/ünï code+plus %20.jpg";
-    upload(svc.app.store.as_ref(), src, corpus_file("orientation/es_canon_orient6_2048x1536.jpg")).await;
-    let job = serde_json::json!({"source": src, "transforms": ["thumb-128", "web-1024", "preview-512"]});
+    upload(
+        svc.app.store.as_ref(),
+        src,
+        corpus_file("orientation/es_canon_orient6_2048x1536.jpg"),
+    )
+    .await;
+    let job =
+        serde_json::json!({"source": src, "transforms": ["thumb-128", "web-1024", "preview-512"]});
     svc.app.jobs.send(&job.to_string()).await.unwrap();
     let key = format!("derived/{src}/web-1024.jpg");
     let original = eventually(WAIT, "first write", || async {
@@ -230,7 +311,10 @@ async fn lost_objects_come_back_identical_from_a_single_transform_regeneration()
     // Lose it, as S3 would report.
     svc.app.store.delete(BUCKET, &key).await.unwrap();
     let repair = svc.app.repair.clone().unwrap();
-    repair.send(&derivd::repair::lost_object_event(BUCKET, &key)).await.unwrap();
+    repair
+        .send(&derivd::repair::lost_object_event(BUCKET, &key))
+        .await
+        .unwrap();
     let back = eventually(WAIT, "object back", || async {
         svc.app.store.get(BUCKET, &key).await.unwrap()
     })
@@ -245,14 +329,20 @@ async fn lost_objects_come_back_identical_from_a_single_transform_regeneration()
     assert!(s >= 0.99, "SSIM {s}");
 
     // A duplicate event is harmless; a loss whose source is gone is an orphan.
-    repair.send(&derivd::repair::lost_object_event(BUCKET, &key)).await.unwrap();
+    repair
+        .send(&derivd::repair::lost_object_event(BUCKET, &key))
+        .await
+        .unwrap();
     eventually(WAIT, "duplicate skipped", || async {
         (metric(&svc.app, "derivd_repairs_total", &["already_present"]) >= 1.0).then_some(())
     })
     .await;
     svc.app.store.delete(BUCKET, src).await.unwrap();
     let thumb = format!("derived/{src}/thumb-128.jpg");
-    repair.send(&derivd::repair::lost_object_event(BUCKET, &thumb)).await.unwrap();
+    repair
+        .send(&derivd::repair::lost_object_event(BUCKET, &thumb))
+        .await
+        .unwrap();
     eventually(WAIT, "orphan", || async {
         (metric(&svc.app, "derivd_repairs_total", &["orphan"]) == 1.0).then_some(())
     })
@@ -272,14 +362,34 @@ async fn http_api_validates_enqueues_and_reports() {
     cfg.http.max_body_bytes = 1024;
     let svc = start(cfg, true).await;
     let c = reqwest::Client::new();
-    assert_eq!(c.get(svc.url("/healthz")).send().await.unwrap().status(), 200);
-    assert_eq!(c.get(svc.url("/readyz")).send().await.unwrap().status(), 200);
-    let cat: serde_json::Value =
-        c.get(svc.url("/v1/catalogue")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(
+        c.get(svc.url("/healthz")).send().await.unwrap().status(),
+        200
+    );
+    assert_eq!(
+        c.get(svc.url("/readyz")).send().await.unwrap().status(),
+        200
+    );
+    let cat: serde_json::Value = c
+        .get(svc.url("/v1/catalogue"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert!(cat["transforms"]["thumb-256"]["key_template"].is_string());
-    let gif = c.get(svc.url("/v1/catalogue/image/gif")).send().await.unwrap();
+    let gif = c
+        .get(svc.url("/v1/catalogue/image/gif"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(gif.status(), 200);
-    let heic = c.get(svc.url("/v1/catalogue/image/heic")).send().await.unwrap();
+    let heic = c
+        .get(svc.url("/v1/catalogue/image/heic"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(heic.status(), 404);
 
     let post = |body: &str, token: Option<&str>| {
@@ -291,13 +401,27 @@ async fn http_api_validates_enqueues_and_reports() {
     };
     let ok = r#"{"source": "a.jpg", "transforms": ["thumb-256"]}"#;
     assert_eq!(post(ok, None).await.unwrap().status(), 401);
-    assert_eq!(post(ok, Some("wrong-token-0123456789x")).await.unwrap().status(), 401);
+    assert_eq!(
+        post(ok, Some("wrong-token-0123456789x"))
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
     let t = Some("s3cret-token-0123456789");
-    let r = post(r#"{"source": "a.jpg", "transforms": ["nope"]}"#, t).await.unwrap();
+    let r = post(r#"{"source": "a.jpg", "transforms": ["nope"]}"#, t)
+        .await
+        .unwrap();
     assert_eq!(r.status(), 400);
     assert!(r.text().await.unwrap().contains("nope"));
     assert_eq!(post("{", t).await.unwrap().status(), 400);
-    assert_eq!(post(r#"{"source": "derived/x.jpg/thumb-256.jpg"}"#, t).await.unwrap().status(), 400);
+    assert_eq!(
+        post(r#"{"source": "derived/x.jpg/thumb-256.jpg"}"#, t)
+            .await
+            .unwrap()
+            .status(),
+        400
+    );
     let big = format!(r#"{{"source": "{}"}}"#, "a".repeat(2000));
     assert_eq!(post(&big, t).await.unwrap().status(), 413);
     let r = post(ok, t).await.unwrap();
@@ -309,8 +433,18 @@ async fn http_api_validates_enqueues_and_reports() {
         (metric(&svc.app, "derivd_job_failures_total", &["source_missing"]) == 1.0).then_some(())
     })
     .await;
-    let text = c.get(svc.url("/metrics")).send().await.unwrap().text().await.unwrap();
-    assert!(text.contains("derivd_jobs_total{outcome=\"dropped\"} 1"), "{text}");
+    let text = c
+        .get(svc.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.contains("derivd_jobs_total{outcome=\"dropped\"} 1"),
+        "{text}"
+    );
     svc.stop().await;
 }
 
@@ -340,6 +474,69 @@ async fn concurrent_manifest_merges_lose_nothing() {
     for m in merges {
         m.await.unwrap();
     }
-    let (m, _) = derivd::manifest::read(&store, BUCKET, &layout, "s.jpg").await.unwrap().unwrap();
+    let (m, _) = derivd::manifest::read(&store, BUCKET, &layout, "s.jpg")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(m.derived.len(), 12);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ensure_on_read_regenerates_once_and_serves_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let svc = start(embedded_config(dir.path()), true).await;
+    let src = "read/cat photo.jpg";
+    upload(
+        svc.app.store.as_ref(),
+        src,
+        corpus_file("formats/ir_progressive_650x470.jpg"),
+    )
+    .await;
+    let url = svc.url("/v1/derived/thumb-256/read/cat%20photo.jpg");
+    let c = reqwest::Client::new();
+    // Eight concurrent readers of a missing object share one regeneration.
+    let reqs = (0..8).map(|_| {
+        let (c, url) = (c.clone(), url.clone());
+        tokio::spawn(async move { c.get(url).send().await.unwrap() })
+    });
+    for r in reqs {
+        let r = r.await.unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.headers()["content-type"], "image/jpeg");
+        let img = decode(&r.bytes().await.unwrap());
+        assert_eq!((img.width(), img.height()), (256, 185));
+    }
+    assert_eq!(
+        metric(&svc.app, "derivd_ensure_total", &["\"regenerating\""]),
+        1.0
+    );
+    assert!(
+        metric(&svc.app, "derivd_ensure_total", &["cache_hit"])
+            + metric(&svc.app, "derivd_ensure_total", &["\"present\""])
+            >= 1.0
+    );
+    let again = c.get(&url).send().await.unwrap();
+    assert_eq!(again.status(), 200);
+    assert!(metric(&svc.app, "derivd_ensure_total", &["cache_hit"]) >= 1.0);
+    let missing = c
+        .get(svc.url("/v1/derived/thumb-256/nope.jpg"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+    let unknown = c
+        .get(svc.url("/v1/derived/no-such/read/cat%20photo.jpg"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 404);
+    // A source the transform cannot take (not an image at all) is the client's error.
+    upload(svc.app.store.as_ref(), "notes.txt", b"just text".to_vec()).await;
+    let bad = c
+        .get(svc.url("/v1/derived/thumb-256/notes.txt"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+    svc.stop().await;
 }

@@ -127,9 +127,9 @@ fn object_metadata_wins_over_the_manifest_entry() {
 
 fn finding(source: &str, transform: &str, kind: FindingKind) -> Finding {
     Finding {
-        bucket: "b-derived".into(),
+        bucket: "photos-derived".into(),
         key: format!("derived/{source}/{transform}.jpg"),
-        source_bucket: "b".into(),
+        source_bucket: "photos".into(),
         source_key: source.into(),
         transform: transform.into(),
         kind,
@@ -172,7 +172,7 @@ fn repairs_are_grouped_per_source_and_skip_orphans_and_retired() {
         let back = parse_job(&job.to_message_json()).unwrap();
         assert_eq!(&back, job);
         assert!(back.force);
-        assert_eq!(back.bucket.as_deref(), Some("b"));
+        assert_eq!(back.bucket.as_deref(), Some("photos"));
         assert_eq!(back.id.as_deref(), Some("audit-1"));
     }
 }
@@ -187,8 +187,10 @@ fn exit_codes_and_text() {
     r.findings[1].present = false;
     assert_eq!(r.exit_code(), EXIT_PROBLEMS);
     let text = r.to_text();
-    assert!(text.contains("missing   b-derived/derived/a.png/thumb-256.jpg  (x)\n"));
-    assert!(text.contains("orphaned  b-derived/derived/b.png/thumb-128.jpg  (x, object absent)"));
+    assert!(text.contains("missing   photos-derived/derived/a.png/thumb-256.jpg  (x)\n"));
+    assert!(
+        text.contains("orphaned  photos-derived/derived/b.png/thumb-128.jpg  (x, object absent)")
+    );
     assert!(text.contains("1 missing, 0 stale, 1 orphaned"));
     r.add_error("b", "derived/", "listing failed");
     assert_eq!(r.exit_code(), EXIT_ERROR);

@@ -54,18 +54,10 @@ impl ColorFix {
     }
 }
 
-/// Converts to 8-bit sRGB using the embedded ICC profile when there is a usable one.
-/// An unreadable profile, or one that does not fit the pixels, is ignored (treated as
-/// sRGB) rather than failing the job: the pixels are still fine.
-pub fn to_srgb(pixels: Pixels, width: u32, height: u32, icc: Option<&[u8]>) -> Bitmap {
-    let Srgb { mut bitmap, fix } = to_srgb_deferred(pixels, width, height, icc);
-    if let Some(mut f) = fix {
-        f.apply(&mut bitmap);
-    }
-    bitmap
-}
-
-/// Like [`to_srgb`], but an RGB(A) conversion is returned for the caller to apply later.
+/// Converts to 8-bit sRGB using the embedded ICC profile when there is a usable one; an
+/// RGB(A) conversion is returned for the caller to apply later. An unreadable profile, or
+/// one that does not fit the pixels, is ignored (treated as sRGB) rather than failing the
+/// job: the pixels are still fine.
 pub fn to_srgb_deferred(pixels: Pixels, width: u32, height: u32, icc: Option<&[u8]>) -> Srgb {
     let profile = icc.and_then(|b| Profile::new_icc(b).ok());
     let (channels, data, rgb_profile) = match pixels {

@@ -75,11 +75,11 @@ pub enum Layout {
 
 impl Layout {
     fn tjpf(self) -> c_int {
-        (match self {
+        match self {
             Layout::Gray => tj::TJPF_TJPF_GRAY,
             Layout::Rgb => tj::TJPF_TJPF_RGB,
             Layout::Cmyk => tj::TJPF_TJPF_CMYK,
-        }) as c_int
+        }
     }
     pub fn channels(self) -> usize {
         match self {
@@ -213,10 +213,10 @@ pub fn encode(
     }
     let mut h = Handle::new(tj::TJINIT_TJINIT_COMPRESS)?;
     h.set(tj::TJPARAM_TJPARAM_QUALITY, quality.clamp(1, 100) as c_int)?;
-    h.set(tj::TJPARAM_TJPARAM_SUBSAMP, subsamp as c_int)?;
+    h.set(tj::TJPARAM_TJPARAM_SUBSAMP, subsamp)?;
     h.set(tj::TJPARAM_TJPARAM_NOREALLOC, 1)?;
     // SAFETY: pure size computation.
-    let cap = unsafe { tj::tj3JPEGBufSize(width as c_int, height as c_int, subsamp as c_int) };
+    let cap = unsafe { tj::tj3JPEGBufSize(width as c_int, height as c_int, subsamp) };
     if cap == 0 || cap == tj::size_t::MAX {
         return Err(last_error(h.0));
     }
@@ -233,7 +233,7 @@ pub fn encode(
             width as c_int,
             pitch as c_int,
             height as c_int,
-            pf as c_int,
+            pf,
             &mut ptr,
             &mut size,
         )

@@ -20,8 +20,12 @@
 //! event order), then one `Ignored` per distinct ignored event name.
 
 mod json;
+#[cfg(test)]
+mod proptests;
 mod request;
 mod s3event;
+#[cfg(test)]
+mod schema_tests;
 mod sns;
 #[cfg(test)]
 mod tests;

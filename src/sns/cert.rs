@@ -15,7 +15,7 @@ use rsa::pkcs1v15::{Signature, VerifyingKey};
 use rsa::pkcs8::DecodePublicKey;
 use rsa::signature::Verifier;
 use rsa::RsaPublicKey;
-use x509_cert::der::Encode;
+use x509_cert::der::{DecodePem, Encode};
 use x509_cert::Certificate;
 
 use super::envelope::SignatureVersion;
@@ -39,12 +39,8 @@ pub struct SigningCert {
 impl SigningCert {
     /// The first certificate of a PEM file; its key must be RSA.
     pub fn from_pem(pem: &[u8]) -> Result<SigningCert, CertError> {
-        let certs =
-            Certificate::load_pem_chain(pem).map_err(|e| CertError(format!("not PEM: {e}")))?;
-        let cert = certs
-            .into_iter()
-            .next()
-            .ok_or_else(|| CertError("no certificate in the PEM file".into()))?;
+        let cert = Certificate::from_pem(first_pem_block(pem)?)
+            .map_err(|e| CertError(format!("not a PEM certificate: {e}")))?;
         let tbs = &cert.tbs_certificate;
         let spki = tbs
             .subject_public_key_info
@@ -85,6 +81,22 @@ impl SigningCert {
                 .is_ok(),
         }
     }
+}
+
+/// The first `CERTIFICATE` block of a PEM file. (Not `Certificate::load_pem_chain`: in
+/// x509-cert 0.2 it panics on an empty file.)
+fn first_pem_block(pem: &[u8]) -> Result<&[u8], CertError> {
+    const BEGIN: &[u8] = b"-----BEGIN CERTIFICATE-----";
+    const END: &[u8] = b"-----END CERTIFICATE-----";
+    let find = |from: usize, needle: &[u8]| {
+        pem.get(from..)?
+            .windows(needle.len())
+            .position(|w| w == needle)
+            .map(|i| from + i)
+    };
+    let start = find(0, BEGIN).ok_or_else(|| CertError("no certificate in the PEM file".into()))?;
+    let end = find(start, END).ok_or_else(|| CertError("unterminated PEM certificate".into()))?;
+    Ok(&pem[start..end + END.len()])
 }
 
 /// Certificates by URL, at most `capacity`, oldest evicted first.

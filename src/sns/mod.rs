@@ -245,6 +245,10 @@ impl Sns {
                 ))
             }
         };
+        // An object only: serde would also fill a struct from a JSON array, by position.
+        if bytes.trim_ascii_start().first() == Some(&b'[') {
+            return Err(forbid(reason::MALFORMED, "a JSON array"));
+        }
         let e: Envelope = serde_json::from_slice(&bytes).map_err(|e| match e.classify() {
             serde_json::error::Category::Data => forbid(reason::MALFORMED, e.to_string()),
             _ => reject(StatusCode::BAD_REQUEST, reason::NOT_JSON, e.to_string()),

@@ -40,7 +40,11 @@ impl Running {
 
 /// Builds the app and runs it (workers, repair listener, HTTP on a free port if `http`).
 pub async fn start(cfg: Config, http: bool) -> Running {
-    let app = Arc::new(App::build(cfg, Catalogue::built_in(8192).unwrap()).await.unwrap());
+    let app = Arc::new(
+        App::build(cfg, Catalogue::built_in(8192).unwrap())
+            .await
+            .unwrap(),
+    );
     let listener = if http {
         Some(tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap())
     } else {
