@@ -35,17 +35,14 @@ fn error(status: StatusCode, message: impl Into<String>) -> Response {
 }
 
 async fn readyz(State(app): State<Arc<App>>) -> Response {
-    let bucket = app
-        .cfg
-        .bucket_mappings()
-        .first()
-        .map(|m| m.derived().to_string())
-        .unwrap_or_default();
-    if let Err(e) = app.store.check(&bucket).await {
-        return error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!("object store: {e}"),
-        );
+    // HEAD of the catalogue derivd wrote at start-up: proves the derived bucket answers
+    // with permissions derivd already has (HeadBucket would need an unconditioned
+    // s3:ListBucket, which the least-privilege policy does not grant).
+    for m in app.cfg.bucket_mappings() {
+        let key = crate::keys::KeyLayout::new(m.prefix.clone()).catalogue_key();
+        if let Err(e) = app.store.head(m.derived(), &key).await {
+            return error(StatusCode::SERVICE_UNAVAILABLE, format!("object store: {e}"));
+        }
     }
     if let Err(e) = app.jobs.check().await {
         return error(StatusCode::SERVICE_UNAVAILABLE, format!("job queue: {e}"));

@@ -11,8 +11,11 @@ use std::time::{Duration, Instant};
 
 use common::images::corpus_file;
 use derivd::app::App;
+use derivd::audit::reason::{
+    ABSENT, SOURCE_CHANGED, SOURCE_MISSING, TRANSFORM_CHANGED, TRANSFORM_REMOVED,
+};
 use derivd::audit::{
-    audit, reason, AuditOptions, AuditProgress, AuditReport, FindingKind, EXIT_ERROR, EXIT_HEALTHY,
+    audit, AuditOptions, AuditProgress, AuditReport, FindingKind, EXIT_ERROR, EXIT_HEALTHY,
     EXIT_PROBLEMS,
 };
 use derivd::catalogue::Catalogue;
@@ -20,10 +23,14 @@ use derivd::config::{Backend, BucketMapping, Config};
 use derivd::job::{parse_job, JobRequest, TransformSelection};
 use derivd::manifest::{Manifest, ManifestEntry};
 use derivd::storage::{PutRequest, StorageClass};
+use FindingKind::{Missing, Orphaned, Retired, Stale};
 
 const PALETTE: &str = "formats/sharp_palette.png";
 const OTHER_PNG: &str = "formats/wm_palette_alpha.png";
 const PHOTO: &str = "photos/wm_The_Poppet_3996x2140_q40.jpg";
+const GONE: &str = "uploads/gone.png";
+const PAL: &str = "uploads/palette.png";
+const PHOTO_KEY: &str = "uploads/photo one.jpg";
 const TRANSFORMS: [&str; 2] = ["icon-64-png", "thumb-128"];
 
 fn catalogue() -> Catalogue {
@@ -87,12 +94,19 @@ async fn run_audit(app: &App, repair: bool) -> AuditReport {
     audit(app, &opts).await.unwrap()
 }
 
+type Found = (String, FindingKind, String);
+
 /// (key, kind, reason) of every finding, in report order.
-fn findings(r: &AuditReport) -> Vec<(String, FindingKind, String)> {
+fn findings(r: &AuditReport) -> Vec<Found> {
     r.findings
         .iter()
         .map(|f| (f.key.clone(), f.kind, f.reason.clone()))
         .collect()
+}
+
+/// One expected finding: the derived object of `source` by `transform`.
+fn want(source: &str, transform: &str, kind: FindingKind, why: &str) -> Found {
+    (derived(source, transform), kind, why.to_string())
 }
 
 /// Runs every queued message through the real worker; returns the jobs they carried.
@@ -126,30 +140,25 @@ async fn embedded_finds_missing_stale_orphaned_and_repairs() {
     let dir = tempfile::tempdir().unwrap();
     let app = embedded_app(dir.path()).await;
     let b = app.cfg.storage.default_bucket.clone();
-    make(&app, &b, "uploads/palette.png", PALETTE).await;
-    make(&app, &b, "uploads/photo one.jpg", PHOTO).await;
-    make(&app, &b, "uploads/gone.png", OTHER_PNG).await;
+    make(&app, &b, PAL, PALETTE).await;
+    make(&app, &b, PHOTO_KEY, PHOTO).await;
+    make(&app, &b, GONE, OTHER_PNG).await;
     assert_healthy(&run_audit(&app, false).await, 3, 6);
 
     // Behind derivd's back: a lost object, a replaced source, a deleted source.
-    let lost = derived("uploads/photo one.jpg", "thumb-128");
+    let lost = derived(PHOTO_KEY, "thumb-128");
     app.store.delete(&b, &lost).await.unwrap();
-    put(&app, &b, "uploads/palette.png", corpus_file(OTHER_PNG)).await;
-    app.store.delete(&b, "uploads/gone.png").await.unwrap();
+    put(&app, &b, PAL, corpus_file(OTHER_PNG)).await;
+    app.store.delete(&b, GONE).await.unwrap();
 
     let r = run_audit(&app, false).await;
-    let stale = |t| (derived("uploads/palette.png", t), FindingKind::Stale);
-    let orphan = |t| (derived("uploads/gone.png", t), FindingKind::Orphaned);
-    let expected: Vec<(String, FindingKind, String)> = vec![
-        (orphan("icon-64-png"), reason::SOURCE_MISSING),
-        (orphan("thumb-128"), reason::SOURCE_MISSING),
-        (stale("icon-64-png"), reason::SOURCE_CHANGED),
-        (stale("thumb-128"), reason::SOURCE_CHANGED),
-        ((lost.clone(), FindingKind::Missing), reason::ABSENT),
-    ]
-    .into_iter()
-    .map(|((k, kind), why)| (k, kind, why.to_string()))
-    .collect();
+    let expected = vec![
+        want(GONE, "icon-64-png", Orphaned, SOURCE_MISSING),
+        want(GONE, "thumb-128", Orphaned, SOURCE_MISSING),
+        want(PAL, "icon-64-png", Stale, SOURCE_CHANGED),
+        want(PAL, "thumb-128", Stale, SOURCE_CHANGED),
+        want(PHOTO_KEY, "thumb-128", Missing, ABSENT),
+    ];
     assert_eq!(findings(&r), expected, "{}", r.to_text());
     assert_eq!(r.exit_code(), EXIT_PROBLEMS);
     assert_eq!(
@@ -177,33 +186,32 @@ async fn embedded_finds_missing_stale_orphaned_and_repairs() {
     assert_eq!(
         queued,
         vec![
-            ("uploads/palette.png", named(&TRANSFORMS), true),
-            ("uploads/photo one.jpg", named(&["thumb-128"]), true),
+            (PAL, named(&TRANSFORMS), true),
+            (PHOTO_KEY, named(&["thumb-128"]), true),
         ]
     );
     assert!(jobs.iter().all(|j| j.id.as_deref() == Some(&repair.job_id)));
 
     // Everything repairable is fixed; orphans are reported, never repaired.
     let r = run_audit(&app, false).await;
-    let left: BTreeSet<_> = r.findings.iter().map(|f| f.kind).collect();
     assert_eq!(
-        left,
-        BTreeSet::from([FindingKind::Orphaned]),
+        (r.counts.healthy, r.counts.orphaned),
+        (4, 2),
         "{}",
         r.to_text()
     );
-    assert_eq!(r.counts.healthy, 4);
+    assert!(r.findings.iter().all(|f| f.kind == Orphaned));
     assert!(app.store.head(&b, &lost).await.unwrap().is_some());
     for f in &r.findings {
         assert!(app.store.head(&b, &f.key).await.unwrap().is_some());
     }
 
     // Once the orphan is cleaned up (as the ObjectRemoved handler would), all is healthy.
-    for key in TRANSFORMS.map(|t| derived("uploads/gone.png", t)) {
+    for key in TRANSFORMS.map(|t| derived(GONE, t)) {
         app.store.delete(&b, &key).await.unwrap();
     }
-    let manifest = "derived/uploads/gone.png/_manifest.json";
-    app.store.delete(&b, manifest).await.unwrap();
+    let manifest = format!("derived/{GONE}/_manifest.json");
+    app.store.delete(&b, &manifest).await.unwrap();
     assert_healthy(&run_audit(&app, false).await, 2, 4);
 }
 
@@ -219,18 +227,9 @@ async fn embedded_changed_and_removed_transforms() {
     app.catalogue = Catalogue::from_transforms(vec![thumb]);
 
     let r = run_audit(&app, true).await;
-    let expected = vec![
-        (
-            derived("a.png", "icon-64-png"),
-            FindingKind::Retired,
-            reason::TRANSFORM_REMOVED.to_string(),
-        ),
-        (
-            derived("a.png", "thumb-128"),
-            FindingKind::Stale,
-            reason::TRANSFORM_CHANGED.to_string(),
-        ),
-    ];
+    let retired = want("a.png", "icon-64-png", Retired, TRANSFORM_REMOVED);
+    let stale = want("a.png", "thumb-128", Stale, TRANSFORM_CHANGED);
+    let expected = vec![retired.clone(), stale];
     assert_eq!(findings(&r), expected, "{}", r.to_text());
     assert_eq!(r.repair.as_ref().map(|s| (s.jobs, s.objects)), Some((1, 1)));
     let jobs = drain(&app).await;
@@ -239,11 +238,7 @@ async fn embedded_changed_and_removed_transforms() {
     assert_eq!(jobs[0].transforms, only_thumb);
 
     let r = run_audit(&app, false).await;
-    assert_eq!(
-        findings(&r),
-        expected[..1].to_vec(),
-        "retired is never repaired"
-    );
+    assert_eq!(findings(&r), vec![retired], "retired is never repaired");
     assert_eq!(r.counts.healthy, 1);
 }
 
@@ -349,21 +344,9 @@ async fn aws_finds_a_deleted_object_and_repairs_it() {
     put(&app, &bucket, "in/palette.png", corpus_file(OTHER_PNG)).await;
     let r = run_audit(&app, true).await;
     let expected = vec![
-        (
-            derived("in/palette.png", "icon-64-png"),
-            FindingKind::Stale,
-            reason::SOURCE_CHANGED.to_string(),
-        ),
-        (
-            derived("in/palette.png", "thumb-128"),
-            FindingKind::Stale,
-            reason::SOURCE_CHANGED.to_string(),
-        ),
-        (
-            lost.clone(),
-            FindingKind::Missing,
-            reason::ABSENT.to_string(),
-        ),
+        want("in/palette.png", "icon-64-png", Stale, SOURCE_CHANGED),
+        want("in/palette.png", "thumb-128", Stale, SOURCE_CHANGED),
+        want("in/photo.jpg", "icon-64-png", Missing, ABSENT),
     ];
     assert_eq!(findings(&r), expected, "{}", r.to_text());
     assert!(r.findings.iter().all(|f| f.bucket == bucket));

@@ -36,8 +36,10 @@ async fn stack(name: &str) -> Stack {
 }
 
 fn config(s: &Stack, endpoint: Option<String>) -> Config {
-    let mut cfg = Config::default();
-    cfg.backend = Backend::Aws;
+    let mut cfg = Config {
+        backend: Backend::Aws,
+        ..Config::default()
+    };
     cfg.aws.endpoint_url = Some(endpoint.unwrap_or_else(moto::endpoint));
     cfg.aws.region = Some("us-east-1".into());
     cfg.storage.default_bucket = s.bucket.clone();

@@ -28,15 +28,16 @@
 //! source goes to the job queue, so one decode serves all of a source's transforms.
 //! Orphaned and retired objects are reported only.
 
+mod repair;
 mod report;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use futures_util::stream::{self, Stream, StreamExt};
 
+pub use repair::repair_jobs;
 pub use report::{
     reason, AuditIssue, AuditReport, Counts, Finding, FindingKind, RepairSummary, EXIT_ERROR,
     EXIT_HEALTHY, EXIT_PROBLEMS,
@@ -44,7 +45,6 @@ pub use report::{
 
 use crate::app::App;
 use crate::config::BucketMapping;
-use crate::job::{JobOrigin, JobRequest, TransformSelection};
 use crate::keys::KeyLayout;
 use crate::manifest::{self, ManifestEntry};
 use crate::storage::{ObjectMeta, ObjectStore};
@@ -123,7 +123,7 @@ pub async fn audit(app: &App, opts: &AuditOptions) -> Result<AuditReport, AuditE
     }
     report.sort();
     if opts.repair {
-        enqueue_repairs(app, &mut report, concurrency).await;
+        repair::enqueue_repairs(app, &mut report, concurrency).await;
     }
     Ok(report)
 }
@@ -302,70 +302,4 @@ fn merge(report: &mut AuditReport, part: AuditReport) {
     for f in part.findings {
         report.add_finding(f);
     }
-}
-
-/// One forced job per source for its missing and stale objects, all with id `job_id`.
-/// Returns each job with the number of objects it regenerates, in source order.
-pub fn repair_jobs(findings: &[Finding], job_id: &str) -> Vec<(JobRequest, u64)> {
-    let mut by_source: BTreeMap<(&str, &str), BTreeSet<&str>> = BTreeMap::new();
-    for f in findings.iter().filter(|f| f.kind.is_repairable()) {
-        by_source
-            .entry((&f.source_bucket, &f.source_key))
-            .or_default()
-            .insert(&f.transform);
-    }
-    by_source
-        .into_iter()
-        .map(|((bucket, source), transforms)| {
-            let n = transforms.len() as u64;
-            let job = JobRequest {
-                id: Some(job_id.to_string()),
-                bucket: Some(bucket.to_string()),
-                source: source.to_string(),
-                transforms: TransformSelection::Named(
-                    transforms.into_iter().map(str::to_string).collect(),
-                ),
-                force: true,
-                origin: JobOrigin::Message,
-            };
-            (job, n)
-        })
-        .collect()
-}
-
-async fn enqueue_repairs(app: &App, report: &mut AuditReport, concurrency: usize) {
-    let job_id = format!("audit-{}", uuid::Uuid::new_v4().simple());
-    let jobs = repair_jobs(&report.findings, &job_id);
-    let sent: Vec<_> = stream::iter(jobs)
-        .map(|(job, n)| async move {
-            let result = match job.validate() {
-                Ok(()) => app
-                    .jobs
-                    .send(&job.to_message_json())
-                    .await
-                    .map_err(|e| format!("queueing the repair job: {e}")),
-                Err(e) => Err(format!("cannot queue a repair job: {e}")),
-            };
-            (job, n, result)
-        })
-        .buffer_unordered(concurrency)
-        .collect()
-        .await;
-    let mut summary = RepairSummary {
-        job_id,
-        ..Default::default()
-    };
-    for (job, n, result) in sent {
-        match result {
-            Ok(_) => {
-                summary.jobs += 1;
-                summary.objects += n;
-            }
-            Err(message) => {
-                report.add_error(job.bucket.as_deref().unwrap_or(""), &job.source, message)
-            }
-        }
-    }
-    report.sort();
-    report.repair = Some(summary);
 }

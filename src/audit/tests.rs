@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::*;
-use crate::job::parse_job;
+use crate::job::{parse_job, TransformSelection};
 
 fn entry() -> ManifestEntry {
     ManifestEntry {

@@ -107,6 +107,7 @@ pub fn submit_cmd(cfg: Config, catalogue: Catalogue, args: SubmitArgs) -> anyhow
             force: args.force,
             origin: JobOrigin::Message,
         };
+        job.validate()?;
         let id = app.jobs.send(&job.to_message_json()).await?;
         println!("queued job {id} for {bucket}/{}", args.source);
         if app.cfg.backend == Backend::Embedded {

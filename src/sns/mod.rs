@@ -28,11 +28,15 @@
 //! event, 503/502 when a fetch fails) and count `derivd_sns_rejected_total{reason}` (one
 //! of [`reason::ALL`]); successes count `derivd_sns_accepted_total{type}`.
 //!
+//! The subscription must not use raw message delivery: raw messages carry no signature,
+//! so they are refused as unsigned.
+//!
 //! Tests only: `sns.insecure_test_cert_base_url` makes derivd fetch the validated URLs'
 //! paths from a loopback base over plain HTTP instead, so tests still exercise the URL
 //! checks. It is off unless configured, and loudly logged when on.
 
 mod cert;
+mod counters;
 mod envelope;
 mod fetch;
 mod url;
@@ -40,7 +44,7 @@ mod url;
 #[cfg(test)]
 mod tests;
 
-use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
@@ -50,14 +54,14 @@ use axum::routing::post;
 use axum::{Json, Router};
 use base64::Engine as _;
 use http_body_util::{BodyExt, Limited};
-use prometheus::IntCounterVec;
 use serde_json::json;
 use tracing::{info, warn};
 
 use crate::app::App;
 use crate::job::{parse_message, Incoming};
-use crate::metrics::Metrics;
 use cert::{CertCache, SigningCert, MAX_CERT_BYTES};
+pub use counters::reason;
+use counters::Counters;
 use envelope::{string_to_sign, Envelope, MessageType, SignatureVersion};
 use fetch::{FetchError, Fetcher};
 use url::SnsUrl;
@@ -66,52 +70,8 @@ use url::SnsUrl;
 /// envelope can make it up to twice that.
 pub const MAX_BODY_BYTES: usize = 2 * crate::job::MAX_MESSAGE_BYTES;
 
-/// Most of a subscription confirmation's answer that is read (it is only logged).
+/// Most of a subscription confirmation's answer that is read (only its status matters).
 const MAX_CONFIRM_BYTES: usize = 64 * 1024;
-
-/// The `reason` labels of `derivd_sns_rejected_total`.
-pub mod reason {
-    pub const TOO_LARGE: &str = "too_large";
-    pub const NOT_JSON: &str = "not_json";
-    /// JSON, but not an SNS message: wrong field types or a signed field missing.
-    pub const MALFORMED: &str = "malformed";
-    pub const UNKNOWN_TYPE: &str = "unknown_type";
-    pub const UNSIGNED: &str = "unsigned";
-    pub const BAD_SIGNATURE_VERSION: &str = "bad_signature_version";
-    pub const BAD_CERT_URL: &str = "bad_cert_url";
-    pub const BAD_SUBSCRIBE_URL: &str = "bad_subscribe_url";
-    pub const TOPIC_NOT_ALLOWED: &str = "topic_not_allowed";
-    /// The certificate could not be fetched (network, time limit, 5xx): 503.
-    pub const CERT_UNAVAILABLE: &str = "cert_unavailable";
-    /// The certificate URL answered a refusal, or not an RSA certificate.
-    pub const BAD_CERT: &str = "bad_cert";
-    pub const CERT_EXPIRED: &str = "cert_expired";
-    pub const BAD_SIGNATURE: &str = "bad_signature";
-    /// Signed and allowed, but the `Message` is not an S3 event or job message: 400.
-    pub const BAD_MESSAGE: &str = "bad_message";
-    /// The GET of `SubscribeURL` failed: 502.
-    pub const CONFIRM_FAILED: &str = "confirm_failed";
-    /// A repair failed transiently: 503, for SNS to redeliver.
-    pub const REPAIR_FAILED: &str = "repair_failed";
-    pub const ALL: [&str; 16] = [
-        TOO_LARGE,
-        NOT_JSON,
-        MALFORMED,
-        UNKNOWN_TYPE,
-        UNSIGNED,
-        BAD_SIGNATURE_VERSION,
-        BAD_CERT_URL,
-        BAD_SUBSCRIBE_URL,
-        TOPIC_NOT_ALLOWED,
-        CERT_UNAVAILABLE,
-        BAD_CERT,
-        CERT_EXPIRED,
-        BAD_SIGNATURE,
-        BAD_MESSAGE,
-        CONFIRM_FAILED,
-        REPAIR_FAILED,
-    ];
-}
 
 /// The `/v1/sns` route, to merge into the API router.
 pub fn router<S: Clone + Send + Sync + 'static>(app: Arc<App>) -> Router<S> {
@@ -120,48 +80,6 @@ pub fn router<S: Clone + Send + Sync + 'static>(app: Arc<App>) -> Router<S> {
         "/v1/sns",
         post(move |body: Body| async move { sns.handle(body).await }),
     )
-}
-
-#[derive(Clone)]
-struct Counters {
-    rejected: IntCounterVec,
-    accepted: IntCounterVec,
-}
-
-impl Counters {
-    /// The app's counters, registered with its metrics the first time only (registering
-    /// twice would panic, and one process may build several apps, as tests do).
-    fn of(app: &Arc<App>) -> Counters {
-        static REGISTERED: Mutex<Vec<(Weak<App>, Counters)>> = Mutex::new(Vec::new());
-        let mut list = REGISTERED.lock().unwrap_or_else(PoisonError::into_inner);
-        list.retain(|(w, _)| w.strong_count() > 0);
-        if let Some((_, c)) = list.iter().find(|(w, _)| w.as_ptr() == Arc::as_ptr(app)) {
-            return c.clone();
-        }
-        let c = Counters::register(&app.metrics);
-        list.push((Arc::downgrade(app), c.clone()));
-        c
-    }
-
-    fn register(m: &Metrics) -> Counters {
-        let rejected = m.counter_vec(
-            "derivd_sns_rejected_total",
-            "Requests to POST /v1/sns refused or failed, by reason.",
-            &["reason"],
-        );
-        let accepted = m.counter_vec(
-            "derivd_sns_accepted_total",
-            "SNS messages verified and acted on, by type.",
-            &["type"],
-        );
-        for r in reason::ALL {
-            rejected.with_label_values(&[r]);
-        }
-        for t in MessageType::ALL {
-            accepted.with_label_values(&[t.label()]);
-        }
-        Counters { rejected, accepted }
-    }
 }
 
 struct Sns {
