@@ -248,11 +248,11 @@ async fn write_all(
     Ok(try_join_all(puts).await?.into_iter().collect())
 }
 
-/// S3 user metadata must be ASCII, so the source key is percent-encoded.
+/// S3 user metadata must be printable ASCII, so the source key is percent-encoded: `%`,
+/// control characters and non-ASCII bytes only, so ordinary keys stay readable.
 pub fn derived_metadata(source_key: &str, etag: &str, t: &Transform) -> BTreeMap<String, String> {
-    let encoded =
-        percent_encoding::utf8_percent_encode(source_key, percent_encoding::NON_ALPHANUMERIC)
-            .to_string();
+    const META: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS.add(b'%');
+    let encoded = percent_encoding::utf8_percent_encode(source_key, META).to_string();
     BTreeMap::from([
         (META_SOURCE_KEY.to_string(), encoded),
         (META_SOURCE_ETAG.to_string(), etag.to_string()),
