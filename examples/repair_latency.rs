@@ -33,8 +33,16 @@ async fn main() -> anyhow::Result<()> {
     let id = uuid::Uuid::new_v4().simple().to_string();
     let bucket = format!("lat-{}", &id[..12]);
     s3.create_bucket().bucket(&bucket).send().await?;
-    let jobs = sqs.create_queue().queue_name(format!("lat-jobs-{id}")).send().await?;
-    let repair = sqs.create_queue().queue_name(format!("lat-rep-{id}")).send().await?;
+    let jobs = sqs
+        .create_queue()
+        .queue_name(format!("lat-jobs-{id}"))
+        .send()
+        .await?;
+    let repair = sqs
+        .create_queue()
+        .queue_name(format!("lat-rep-{id}"))
+        .send()
+        .await?;
     let repair_url = repair.queue_url().unwrap().to_string();
     let repair_arn = sqs
         .get_queue_attributes()
@@ -83,7 +91,12 @@ async fn main() -> anyhow::Result<()> {
     let sources = losses.div_ceil(transforms.len());
     for i in 0..sources {
         let src = format!("src/photo {i}.jpg");
-        s3.put_object().bucket(&bucket).key(&src).body(ByteStream::from(photo.clone())).send().await?;
+        s3.put_object()
+            .bucket(&bucket)
+            .key(&src)
+            .body(ByteStream::from(photo.clone()))
+            .send()
+            .await?;
         let job = derivd::job::JobRequest {
             id: None,
             bucket: None,
@@ -100,18 +113,36 @@ async fn main() -> anyhow::Result<()> {
     }
     keys.truncate(losses);
     for k in &keys {
-        while s3.head_object().bucket(&bucket).key(k).send().await.is_err() {
+        while s3
+            .head_object()
+            .bucket(&bucket)
+            .key(k)
+            .send()
+            .await
+            .is_err()
+        {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
-    eprintln!("{} derived objects ready; losing {losses} ({})", keys.len(), if burst { "burst" } else { "sequential" });
+    eprintln!(
+        "{} derived objects ready; losing {losses} ({})",
+        keys.len(),
+        if burst { "burst" } else { "sequential" }
+    );
 
     let mut latencies = Vec::new();
     let wait_back = |k: String, t0: Instant| {
         let (s3, bucket) = (s3.clone(), bucket.clone());
         async move {
             loop {
-                if s3.head_object().bucket(&bucket).key(&k).send().await.is_ok() {
+                if s3
+                    .head_object()
+                    .bucket(&bucket)
+                    .key(&k)
+                    .send()
+                    .await
+                    .is_ok()
+                {
                     return t0.elapsed();
                 }
                 tokio::time::sleep(Duration::from_millis(5)).await;
@@ -125,7 +156,12 @@ async fn main() -> anyhow::Result<()> {
         let t0 = Instant::now();
         let mut waits = Vec::new();
         for k in &keys {
-            sns.publish().topic_arn(&topic_arn).subject("Amazon S3 Notification").message(event(&bucket, k)).send().await?;
+            sns.publish()
+                .topic_arn(&topic_arn)
+                .subject("Amazon S3 Notification")
+                .message(event(&bucket, k))
+                .send()
+                .await?;
             waits.push(tokio::spawn(wait_back(k.clone(), t0)));
         }
         for w in waits {
@@ -135,7 +171,12 @@ async fn main() -> anyhow::Result<()> {
         for k in &keys {
             s3.delete_object().bucket(&bucket).key(k).send().await?;
             let t0 = Instant::now();
-            sns.publish().topic_arn(&topic_arn).subject("Amazon S3 Notification").message(event(&bucket, k)).send().await?;
+            sns.publish()
+                .topic_arn(&topic_arn)
+                .subject("Amazon S3 Notification")
+                .message(event(&bucket, k))
+                .send()
+                .await?;
             latencies.push(wait_back(k.clone(), t0).await);
         }
     }

@@ -212,7 +212,7 @@ pub async fn serve_with(
     let repair = app
         .repair
         .clone()
-        .map(|q| tokio::spawn(crate::worker::run_pool(app.clone(), q, shutdown.clone())));
+        .map(|q| tokio::spawn(crate::repair::pool::run(app.clone(), q, shutdown.clone())));
     info!(
         backend = ?app.cfg.backend,
         concurrency = app.cfg.concurrency(),

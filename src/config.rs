@@ -350,6 +350,14 @@ impl Config {
         if self.worker.job_timeout_secs == 0 {
             return Err(invalid("worker.job_timeout_secs", "must be at least 1"));
         }
+        if self.worker.job_timeout_secs >= self.queue.visibility_timeout_secs {
+            // Repairs run without heartbeats: a repair must end before its message
+            // could be handed to another worker.
+            return Err(invalid(
+                "worker.job_timeout_secs",
+                "must be below queue.visibility_timeout_secs",
+            ));
+        }
         if self.worker.memory_budget_bytes < (16 << 20) {
             return Err(invalid(
                 "worker.memory_budget_bytes",

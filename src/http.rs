@@ -41,7 +41,10 @@ async fn readyz(State(app): State<Arc<App>>) -> Response {
     for m in app.cfg.bucket_mappings() {
         let key = crate::keys::KeyLayout::new(m.prefix.clone()).catalogue_key();
         if let Err(e) = app.store.head(m.derived(), &key).await {
-            return error(StatusCode::SERVICE_UNAVAILABLE, format!("object store: {e}"));
+            return error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("object store: {e}"),
+            );
         }
     }
     if let Err(e) = app.jobs.check().await {

@@ -44,7 +44,8 @@ fn config(s: &Stack) -> Config {
     cfg.queue.jobs = s.jobs_url.clone();
     cfg.queue.repair = s.loss.queue_url.clone();
     cfg.queue.wait_secs = 1;
-    cfg.queue.visibility_timeout_secs = 5;
+    cfg.queue.visibility_timeout_secs = 30;
+    cfg.worker.job_timeout_secs = 20;
     cfg.worker.retry_backoff_secs = 1;
     cfg.notices.sns_topic_arn = s.notices.topic_arn.clone();
     cfg.http.listen = String::new();
@@ -83,7 +84,13 @@ async fn publish(topic: &str, message: &str) {
         .unwrap();
 }
 
-async fn get(bucket: &str, key: &str) -> Option<(Vec<u8>, aws_sdk_s3::operation::head_object::HeadObjectOutput)> {
+async fn get(
+    bucket: &str,
+    key: &str,
+) -> Option<(
+    Vec<u8>,
+    aws_sdk_s3::operation::head_object::HeadObjectOutput,
+)> {
     let s3 = moto::s3().await;
     let head = s3.head_object().bucket(bucket).key(key).send().await.ok()?;
     let body = s3.get_object().bucket(bucket).key(key).send().await.ok()?;
@@ -120,11 +127,26 @@ async fn repair_scenario(raw: bool) {
         eventually(WAIT, "first write", || async { get(&s.bucket, &key).await }).await;
 
     // ...then lost, reported by S3 through SNS, and regenerated alone.
-    moto::s3().await.delete_object().bucket(&s.bucket).key(&key).send().await.unwrap();
-    publish(&s.loss.topic_arn, &s3_event("ReducedRedundancyLostObject", &s.bucket, &key)).await;
-    let (bytes, head) = eventually(WAIT, "object back", || async { get(&s.bucket, &key).await }).await;
+    moto::s3()
+        .await
+        .delete_object()
+        .bucket(&s.bucket)
+        .key(&key)
+        .send()
+        .await
+        .unwrap();
+    publish(
+        &s.loss.topic_arn,
+        &s3_event("ReducedRedundancyLostObject", &s.bucket, &key),
+    )
+    .await;
+    let (bytes, head) =
+        eventually(WAIT, "object back", || async { get(&s.bucket, &key).await }).await;
     assert_eq!(head.storage_class(), orig_head.storage_class());
-    assert_eq!(head.storage_class().map(|c| c.as_str()), Some("REDUCED_REDUNDANCY"));
+    assert_eq!(
+        head.storage_class().map(|c| c.as_str()),
+        Some("REDUCED_REDUNDANCY")
+    );
     assert_eq!(head.content_type(), orig_head.content_type());
     assert_eq!(head.cache_control(), orig_head.cache_control());
     assert_eq!(head.metadata(), orig_head.metadata());
@@ -135,23 +157,45 @@ async fn repair_scenario(raw: bool) {
 
     // Test event and duplicates are harmless.
     publish(&s.loss.topic_arn, r#"{"Service":"Amazon S3","Event":"s3:TestEvent","Time":"2026-11-27T09:00:00.000Z","Bucket":"b","RequestId":"r","HostId":"h"}"#).await;
-    publish(&s.loss.topic_arn, &s3_event("ReducedRedundancyLostObject", &s.bucket, &key)).await;
+    publish(
+        &s.loss.topic_arn,
+        &s3_event("ReducedRedundancyLostObject", &s.bucket, &key),
+    )
+    .await;
     eventually(WAIT, "test event and duplicate", || async {
-        let test = metric(&svc.app, "derivd_messages_ignored_total", &["s3_test_event"]);
+        let test = metric(
+            &svc.app,
+            "derivd_messages_ignored_total",
+            &["s3_test_event"],
+        );
         let dup = metric(&svc.app, "derivd_repairs_total", &["already_present"]);
         (test == 1.0 && dup == 1.0).then_some(())
     })
     .await;
 
     // Orphan: the source is gone.
-    moto::s3().await.delete_object().bucket(&s.bucket).key(source).send().await.unwrap();
+    moto::s3()
+        .await
+        .delete_object()
+        .bucket(&s.bucket)
+        .key(source)
+        .send()
+        .await
+        .unwrap();
     let thumb = format!("derived/{source}/thumb-128.jpg");
-    publish(&s.loss.topic_arn, &s3_event("ReducedRedundancyLostObject", &s.bucket, &thumb)).await;
+    publish(
+        &s.loss.topic_arn,
+        &s3_event("ReducedRedundancyLostObject", &s.bucket, &thumb),
+    )
+    .await;
     eventually(WAIT, "orphan", || async {
         (metric(&svc.app, "derivd_repairs_total", &["orphan"]) == 1.0).then_some(())
     })
     .await;
-    assert_eq!(metric(&svc.app, "derivd_repairs_total", &["\"repaired\""]), 1.0);
+    assert_eq!(
+        metric(&svc.app, "derivd_repairs_total", &["\"repaired\""]),
+        1.0
+    );
     svc.stop().await;
 }
 

@@ -50,7 +50,8 @@ fn config(s: &Stack, endpoint: Option<String>) -> Config {
     }];
     cfg.queue.jobs = s.jobs_url.clone();
     cfg.queue.wait_secs = 1;
-    cfg.queue.visibility_timeout_secs = 5;
+    cfg.queue.visibility_timeout_secs = 30;
+    cfg.worker.job_timeout_secs = 20;
     cfg.worker.retry_backoff_secs = 1;
     cfg.worker.concurrency = 2;
     cfg.notices.sns_topic_arn = s.notices.topic_arn.clone();

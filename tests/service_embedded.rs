@@ -540,3 +540,61 @@ async fn ensure_on_read_regenerates_once_and_serves_bytes() {
     assert_eq!(bad.status(), 400);
     svc.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn losses_of_one_source_in_separate_messages_share_one_decode() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = embedded_config(dir.path());
+    cfg.queue.repair = "derivd-repair".into();
+    let app = derivd::app::App::build(cfg, derivd::catalogue::Catalogue::built_in(8192).unwrap())
+        .await
+        .unwrap();
+    let src = "batch/photo.jpg";
+    upload(
+        app.store.as_ref(),
+        src,
+        corpus_file("formats/ir_progressive_650x470.jpg"),
+    )
+    .await;
+    let job = derivd::job::JobRequest::new(src);
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    derivd::worker::run::run_job(&app, &job, deadline)
+        .await
+        .unwrap();
+    let repair = app.repair.clone().unwrap();
+    let keys: Vec<String> = ["thumb-128.jpg", "web-1024.jpg", "preview-512.webp"]
+        .iter()
+        .map(|f| format!("derived/{src}/{f}"))
+        .collect();
+    for k in &keys {
+        app.store.delete(BUCKET, k).await.unwrap();
+        // S3 sends one event per lost object.
+        repair
+            .send(&derivd::repair::lost_object_event(BUCKET, k))
+            .await
+            .unwrap();
+    }
+    let batch = repair
+        .receive(10, Duration::from_secs(1), Duration::from_secs(30))
+        .await
+        .unwrap();
+    assert_eq!(batch.len(), 3);
+    derivd::repair::pool::handle_batch(&app, repair.as_ref(), batch).await;
+    for k in &keys {
+        assert!(
+            app.store.head(BUCKET, k).await.unwrap().is_some(),
+            "{k} not back"
+        );
+    }
+    assert_eq!(metric(&app, "derivd_repairs_total", &["\"repaired\""]), 3.0);
+    // One source, one decode: a single repair group ran.
+    assert_eq!(
+        metric(
+            &app,
+            "derivd_stage_duration_seconds_count",
+            &["stage=\"repair\""]
+        ),
+        1.0
+    );
+    assert_eq!(queue_len(dir.path(), "derivd-repair").await, (0, 0));
+}

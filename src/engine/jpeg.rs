@@ -264,6 +264,7 @@ mod tests {
         let mut g = vec![0xFF, 0xD8];
         seg(&mut g, 0xE2, b"ICC_PROFILE\0\x02\x02world");
         seg(&mut g, 0xC0, &[8, 0, 30, 0, 40, 1, 1, 0x11, 0]);
+        g.extend([0xFF, 0xDA]);
         assert!(scan_header(&g).unwrap().icc.is_none());
         assert!(scan_header(&f[..20]).is_none());
         assert!(scan_header(b"\xFF\xD8").is_none());
@@ -279,5 +280,43 @@ mod tests {
         // 1/8 of 17 is 3 (rounded up), which covers 0.17 but not 0.18.
         assert_eq!(pick_denom(17, 17, 0.17), 8);
         assert_eq!(pick_denom(17, 17, 0.18), 4);
+    }
+
+    /// libjpeg-turbo and `jpeg-decoder` agree on every corpus JPEG they both decode:
+    /// catches a wrong CMYK inversion, a lost profile or a wrong component layout.
+    #[test]
+    fn turbo_matches_jpeg_decoder_on_the_corpus() {
+        let root = std::env::var_os("DERIVD_CORPUS")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| {
+                std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus")
+            });
+        let mut checked = 0;
+        for dir in ["color", "orientation", "formats"] {
+            for e in std::fs::read_dir(root.join(dir)).expect("corpus (set DERIVD_CORPUS)") {
+                let path = e.unwrap().path();
+                if path.extension().is_none_or(|x| x != "jpg") {
+                    continue;
+                }
+                let bytes = std::fs::read(&path).unwrap();
+                let h = scan_header(&bytes).expect("header");
+                let ours = decode(&bytes, &h, 1 << 30, 1.0).unwrap().bitmap;
+                let Ok(theirs) = fallback_decode(&bytes, 1 << 30, 1.0) else {
+                    continue;
+                };
+                let theirs = theirs.bitmap;
+                assert_eq!((ours.width, ours.height), (theirs.width, theirs.height));
+                let diff: u64 = ours
+                    .data
+                    .iter()
+                    .zip(&theirs.data)
+                    .map(|(a, b)| a.abs_diff(*b) as u64)
+                    .sum();
+                let mean = diff as f64 / ours.data.len() as f64;
+                assert!(mean < 2.0, "{}: mean difference {mean:.2}", path.display());
+                checked += 1;
+            }
+        }
+        assert!(checked >= 20, "only {checked} JPEGs compared");
     }
 }

@@ -327,7 +327,7 @@ async fn run_one(app: &App, job: &JobRequest) -> Option<Fault> {
 }
 
 /// `base`, 2×`base`, 4×`base`, … capped at 15 minutes.
-fn backoff(base: u64, receive_count: u32) -> Duration {
+pub(crate) fn backoff(base: u64, receive_count: u32) -> Duration {
     let exp = receive_count.saturating_sub(1).min(10);
     Duration::from_secs(base.saturating_mul(1 << exp).min(900))
 }

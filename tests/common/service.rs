@@ -13,7 +13,8 @@ pub fn embedded_config(dir: &std::path::Path) -> Config {
     let mut cfg = Config::default();
     cfg.storage.data_dir = dir.to_path_buf();
     cfg.queue.wait_secs = 1;
-    cfg.queue.visibility_timeout_secs = 5;
+    cfg.queue.visibility_timeout_secs = 30;
+    cfg.worker.job_timeout_secs = 20;
     cfg.worker.retry_backoff_secs = 1;
     cfg.worker.concurrency = 2;
     cfg.http.listen = String::new();

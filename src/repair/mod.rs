@@ -28,11 +28,25 @@ use crate::storage::{PutCondition, PutRequest};
 use crate::worker::run::{derived_metadata, META_DIGEST, META_SOURCE_ETAG};
 use crate::worker::JobError;
 
+pub mod pool;
+
 /// Handles a batch of lost objects; `Some(fault)` means leave the message for retry.
 pub async fn handle_lost(app: &App, objects: &[ObjectRef]) -> Option<Fault> {
+    repair_batch(app, objects)
+        .await
+        .into_iter()
+        .flatten()
+        .next()
+}
+
+/// Repairs `objects`, decoding each source once however many of its objects were lost.
+/// Returns, per object, `Some(fault)` when it must be retried.
+pub async fn repair_batch(app: &App, objects: &[ObjectRef]) -> Vec<Option<Fault>> {
+    let mut outcome = vec![None; objects.len()];
     // Group by (mapping, source) so each source is decoded once.
-    let mut groups: BTreeMap<(String, String), (BucketMapping, Vec<String>)> = BTreeMap::new();
-    for o in objects {
+    type Group = (BucketMapping, Vec<String>, Vec<usize>);
+    let mut groups: BTreeMap<(String, String), Group> = BTreeMap::new();
+    for (i, o) in objects.iter().enumerate() {
         let Some((mapping, parts)) = locate(app, o) else {
             warn!(bucket = %o.bucket, key = %o.key, "lost object is not a derived object of ours");
             app.metrics
@@ -41,56 +55,74 @@ pub async fn handle_lost(app: &App, objects: &[ObjectRef]) -> Option<Fault> {
                 .inc();
             continue;
         };
-        groups
+        let g = groups
             .entry((mapping.source.clone(), parts.source_key.clone()))
-            .or_insert_with(|| (mapping.clone(), Vec::new()))
-            .1
-            .push(parts.transform);
+            .or_insert_with(|| (mapping.clone(), Vec::new(), Vec::new()));
+        g.1.push(parts.transform);
+        g.2.push(i);
     }
-    let mut retry = None;
-    for ((_, source), (mapping, transforms)) in groups {
-        let started = Instant::now();
-        let limit = Duration::from_secs(app.cfg.worker.job_timeout_secs);
-        let r = tokio::time::timeout(
-            limit,
-            repair_source(app, &mapping, &source, &transforms, started + limit),
-        )
-        .await
-        .unwrap_or_else(|_| Err(JobError::transient("timeout", "repair over the job limit")));
-        match r {
-            Ok(done) => {
-                info!(%source, repaired = done.len(), "repaired");
-                for d in &done {
-                    app.metrics.repairs.with_label_values(&["repaired"]).inc();
-                    app.metrics
-                        .derived_objects
-                        .with_label_values(&[&d.transform])
-                        .inc();
-                }
-            }
-            Err(e) if e.fault == Fault::Client => {
-                warn!(%source, reason = e.reason, error = %e.message, "orphaned derived object");
-                app.metrics.repairs.with_label_values(&["orphan"]).inc();
-                let notice = Notice {
-                    id: None,
-                    bucket: mapping.source.clone(),
-                    source: source.clone(),
-                    status: "failed".into(),
-                    derived: Vec::new(),
-                    error: Some(format!("orphan ({}): {}", e.reason, e.message)),
-                };
-                if let Err(e) = app.notifier.publish(&notice).await {
-                    warn!(error = %e, "could not publish notice");
-                }
-            }
-            Err(e) => {
-                warn!(%source, reason = e.reason, error = %e.message, "repair failed; will retry");
-                app.metrics.repairs.with_label_values(&["retry"]).inc();
-                retry = Some(e.fault);
+    for ((_, source), (mapping, transforms, members)) in groups {
+        if let Some(fault) = repair_group(app, &mapping, &source, &transforms).await {
+            for i in members {
+                outcome[i] = Some(fault);
             }
         }
     }
-    retry
+    outcome
+}
+
+async fn repair_group(
+    app: &App,
+    mapping: &BucketMapping,
+    source: &str,
+    transforms: &[String],
+) -> Option<Fault> {
+    let started = Instant::now();
+    let limit = Duration::from_secs(app.cfg.worker.job_timeout_secs);
+    let r = tokio::time::timeout(
+        limit,
+        repair_source(app, mapping, source, transforms, started + limit),
+    )
+    .await
+    .unwrap_or_else(|_| Err(JobError::transient("timeout", "repair over the job limit")));
+    app.metrics
+        .stage_duration
+        .with_label_values(&["repair"])
+        .observe(started.elapsed().as_secs_f64());
+    match r {
+        Ok(done) => {
+            info!(%source, repaired = done.len(), "repaired");
+            for d in &done {
+                app.metrics.repairs.with_label_values(&["repaired"]).inc();
+                app.metrics
+                    .derived_objects
+                    .with_label_values(&[&d.transform])
+                    .inc();
+            }
+            None
+        }
+        Err(e) if e.fault == Fault::Client => {
+            warn!(%source, reason = e.reason, error = %e.message, "orphaned derived object");
+            app.metrics.repairs.with_label_values(&["orphan"]).inc();
+            let notice = Notice {
+                id: None,
+                bucket: mapping.source.clone(),
+                source: source.to_string(),
+                status: "failed".into(),
+                derived: Vec::new(),
+                error: Some(format!("orphan ({}): {}", e.reason, e.message)),
+            };
+            if let Err(e) = app.notifier.publish(&notice).await {
+                warn!(error = %e, "could not publish notice");
+            }
+            None
+        }
+        Err(e) => {
+            warn!(%source, reason = e.reason, error = %e.message, "repair failed; will retry");
+            app.metrics.repairs.with_label_values(&["retry"]).inc();
+            Some(e.fault)
+        }
+    }
 }
 
 /// Which configured mapping a lost key belongs to, and what it was derived from.
