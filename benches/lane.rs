@@ -107,17 +107,25 @@ fn save(dir: &Path, workload: &str, files: &[String]) {
 fn once(file: &str, workload: &str) {
     let bytes = std::fs::read(file).unwrap();
     let t = common::transforms(&common::workload(workload));
+    let runs: usize = std::env::var("DERIVD_ONCE_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1);
+    for _ in 1..runs {
+        Engine::default().render(&bytes, &t, Deadline::none()).unwrap();
+    }
     let started = Instant::now();
     let outs = Engine::default()
         .render(&bytes, &t, Deadline::none())
         .unwrap();
     for r in &outs {
         println!(
-            "{}: {}x{} {} bytes",
+            "{}: {}x{} {} bytes, {:.1} ms resize+encode",
             r.transform.name,
             r.width,
             r.height,
-            r.bytes.len()
+            r.bytes.len(),
+            r.elapsed.as_secs_f64() * 1e3
         );
     }
     println!("{workload} job: {:.1} ms", started.elapsed().as_secs_f64() * 1e3);

@@ -154,7 +154,6 @@ async fn main() -> anyhow::Result<()> {
             s3.delete_object().bucket(&bucket).key(k).send().await?;
         }
         let t0 = Instant::now();
-        let mut waits = Vec::new();
         for k in &keys {
             sns.publish()
                 .topic_arn(&topic_arn)
@@ -162,10 +161,33 @@ async fn main() -> anyhow::Result<()> {
                 .message(event(&bucket, k))
                 .send()
                 .await?;
-            waits.push(tokio::spawn(wait_back(k.clone(), t0)));
         }
-        for w in waits {
-            latencies.push(w.await?);
+        // One LIST per round (not one HEAD per key) so the measurement does not itself
+        // flood the server.
+        let mut pending: std::collections::BTreeSet<String> = keys.iter().cloned().collect();
+        while !pending.is_empty() {
+            let mut token = None;
+            loop {
+                let page = s3
+                    .list_objects_v2()
+                    .bucket(&bucket)
+                    .prefix("derived/")
+                    .set_continuation_token(token)
+                    .send()
+                    .await?;
+                for o in page.contents() {
+                    if let Some(k) = o.key() {
+                        if pending.remove(k) {
+                            latencies.push(t0.elapsed());
+                        }
+                    }
+                }
+                token = page.next_continuation_token().map(str::to_string);
+                if token.is_none() {
+                    break;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
     } else {
         for k in &keys {

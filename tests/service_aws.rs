@@ -397,3 +397,81 @@ async fn ensure_on_read_redirects_to_a_presigned_url() {
     assert_eq!((img.width(), img.height()), (650, 470));
     stop(svc).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn heartbeat_keeps_a_slow_job_from_running_twice() {
+    let s = stack("svc-heartbeat").await;
+    let proxy = FaultProxy::start(&moto::endpoint()).await;
+    upload(
+        &s.bucket,
+        "slow.jpg",
+        corpus_file("formats/ir_progressive_650x470.jpg"),
+    )
+    .await;
+    // The derived PUT stalls for 6 s, three times the visibility timeout.
+    proxy.delay(
+        Match::method("PUT").path("/derived/slow.jpg/"),
+        1,
+        Duration::from_secs(6),
+    );
+    let mut cfg = config(&s, Some(proxy.url()));
+    cfg.queue.visibility_timeout_secs = 2;
+    let svc = start(cfg, false).await;
+    send(
+        &s.jobs_url,
+        r#"{"source": "slow.jpg", "transforms": ["thumb-256"]}"#,
+    )
+    .await;
+    eventually(WAIT, "job done", || async {
+        (metric(&svc.app, "derivd_jobs_total", &["outcome=\"ok\""]) == 1.0).then_some(())
+    })
+    .await;
+    eventually(WAIT, "message deleted", || async {
+        (queue_depth(&s.jobs_url).await == 0).then_some(())
+    })
+    .await;
+    // Without the heartbeat the message would have reappeared after 2 s and a second
+    // worker slot would have run the job again.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let started = metric(
+        &svc.app,
+        "derivd_stage_duration_seconds_count",
+        &["stage=\"fetch\""],
+    );
+    assert_eq!(started, 1.0, "{}", svc.app.metrics.render());
+    assert_eq!(metric(&svc.app, "derivd_jobs_total", &[]), 1.0);
+    stop(svc).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_manifest_merges_on_s3_lose_nothing() {
+    let s = stack("svc-manifest").await;
+    let store = derivd::storage::s3::S3Store::new(moto::s3().await);
+    let layout = derivd::keys::KeyLayout::default();
+    let merges = (0..8).map(|i| {
+        let (store, layout, bucket) = (store.clone(), layout.clone(), s.bucket.clone());
+        tokio::spawn(async move {
+            let e = derivd::manifest::ManifestEntry {
+                key: format!("derived/s.jpg/t{i}.jpg"),
+                digest: "d".into(),
+                source_etag: "e".into(),
+                content_type: "image/jpeg".into(),
+                bytes: 1,
+                width: 1,
+                height: 1,
+            };
+            let entries = std::collections::BTreeMap::from([(format!("t{i}"), e)]);
+            derivd::manifest::merge(&store, &bucket, &layout, "s.jpg", "e", &entries)
+                .await
+                .unwrap();
+        })
+    });
+    for m in merges {
+        m.await.unwrap();
+    }
+    let (m, _) = derivd::manifest::read(&store, &s.bucket, &layout, "s.jpg")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(m.derived.len(), 8);
+}

@@ -598,3 +598,42 @@ async fn losses_of_one_source_in_separate_messages_share_one_decode() {
     );
     assert_eq!(queue_len(dir.path(), "derivd-repair").await, (0, 0));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_over_its_time_limit_is_retried_then_dead_lettered() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = embedded_config(dir.path());
+    cfg.worker.job_timeout_secs = 1;
+    cfg.queue.max_receives = 2;
+    let svc = start(cfg, false).await;
+    // A 99.6 MP source: decoding it at full size takes well over a second.
+    upload(
+        svc.app.store.as_ref(),
+        "huge.jpg",
+        corpus_file("malformed/th_huge_9643x10328.jpg"),
+    )
+    .await;
+    let all = r#"{"source": "huge.jpg", "transforms": ["*"]}"#;
+    svc.app.jobs.send(all).await.unwrap();
+    eventually(Duration::from_secs(120), "dead-lettered", || async {
+        (queue_len(dir.path(), "derivd-jobs-dlq").await.0 == 1).then_some(())
+    })
+    .await;
+    assert!(
+        metric(
+            &svc.app,
+            "derivd_job_failures_total",
+            &["reason=\"deadline\""]
+        ) + metric(
+            &svc.app,
+            "derivd_job_failures_total",
+            &["reason=\"timeout\""]
+        ) >= 2.0
+    );
+    assert_eq!(
+        metric(&svc.app, "derivd_jobs_total", &["outcome=\"ok\""]),
+        0.0
+    );
+    assert_eq!(queue_len(dir.path(), "derivd-jobs").await, (0, 0));
+    svc.stop().await;
+}

@@ -35,8 +35,15 @@ pub fn encode(bitmap: &Bitmap, out: &OutputSpec) -> Result<Vec<u8>, EngineError>
             } else {
                 webp::Encoder::from_rgb(&bitmap.data, bitmap.width, bitmap.height)
             };
+            let mut config =
+                webp::WebPConfig::new().map_err(|()| fail("WebP config".into()))?;
+            config.quality = out.quality.unwrap_or(80) as f32;
+            config.method = std::env::var("DX_WEBP_M")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(4);
             let mem = enc
-                .encode_simple(false, out.quality.unwrap_or(80) as f32)
+                .encode_advanced(&config)
                 .map_err(|e| fail(format!("{e:?}")))?;
             Ok(mem.to_vec())
         }

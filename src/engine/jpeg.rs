@@ -105,17 +105,21 @@ fn assemble_icc(mut chunks: Vec<(u8, u8, &[u8])>) -> Option<Vec<u8>> {
     in_order.then(|| chunks.iter().flat_map(|c| c.2.iter().copied()).collect())
 }
 
-/// The SIMD scale (as `1/denom`) to decode at: the smallest that still gives at least
+/// The scale (`num/denom`) to decode at: the smallest that still gives at least
 /// `scale` × the full size (so no output is ever upsampled).
-pub fn pick_denom(width: u32, height: u32, scale: f64) -> u32 {
-    let mut best = 1;
-    for denom in [2, 4, 8] {
-        let ok = |dim: u32| turbo::scaled(dim, 1, denom) as f64 >= dim as f64 * scale - 1e-6;
+pub fn pick_scale(width: u32, height: u32, scale: f64) -> (u32, u32) {
+    let eighths = std::env::var_os("DX_EIGHTHS").is_some();
+    let all = [(1, 8), (1, 4), (3, 8), (1, 2), (5, 8), (3, 4), (7, 8)];
+    for (num, denom) in all {
+        if !eighths && num != 1 {
+            continue;
+        }
+        let ok = |dim: u32| turbo::scaled(dim, num, denom) as f64 >= dim as f64 * scale - 1e-6;
         if ok(width) && ok(height) {
-            best = denom;
+            return (num, denom);
         }
     }
-    best
+    (1, 1)
 }
 
 /// Decodes to sRGB (or to RGB plus a deferred conversion), shrinking on load by up to
@@ -127,7 +131,7 @@ pub fn decode(
     max_alloc: u64,
     scale: f64,
 ) -> Result<Srgb, EngineError> {
-    let denom = pick_denom(header.width, header.height, scale);
+    let (num, denom) = pick_scale(header.width, header.height, scale);
     let layout = match header.components {
         1 => turbo::Layout::Gray,
         4 => turbo::Layout::Cmyk,
@@ -137,7 +141,7 @@ pub fn decode(
         return fallback_decode(bytes, max_alloc, scale);
     }
     let max_mb = (max_alloc >> 20).clamp(64, u32::MAX as u64) as u32;
-    match turbo::decode(bytes, layout, 1, denom, max_mb) {
+    match turbo::decode(bytes, layout, num, denom, max_mb) {
         Ok(d) => {
             if let Some(w) = &d.warning {
                 tracing::debug!(warning = %w, "JPEG decoded with damage");
@@ -271,15 +275,15 @@ mod tests {
     }
 
     #[test]
-    fn denominators_never_go_below_the_needed_scale() {
-        assert_eq!(pick_denom(4032, 3024, 1.0), 1);
-        assert_eq!(pick_denom(4032, 3024, 0.508), 1);
-        assert_eq!(pick_denom(4608, 1976, 0.4445), 2);
-        assert_eq!(pick_denom(4032, 3024, 0.0635), 8);
-        assert_eq!(pick_denom(4032, 3024, 0.13), 4);
+    fn scales_never_go_below_the_needed_scale() {
+        assert_eq!(pick_scale(4032, 3024, 1.0), (1, 1));
+        assert_eq!(pick_scale(4032, 3024, 0.508), (1, 1));
+        assert_eq!(pick_scale(4608, 1976, 0.4445), (1, 2));
+        assert_eq!(pick_scale(4032, 3024, 0.0635), (1, 8));
+        assert_eq!(pick_scale(4032, 3024, 0.13), (1, 4));
         // 1/8 of 17 is 3 (rounded up), which covers 0.17 but not 0.18.
-        assert_eq!(pick_denom(17, 17, 0.17), 8);
-        assert_eq!(pick_denom(17, 17, 0.18), 4);
+        assert_eq!(pick_scale(17, 17, 0.17), (1, 8));
+        assert_eq!(pick_scale(17, 17, 0.18), (1, 4));
     }
 
     /// libjpeg-turbo and `jpeg-decoder` agree on every corpus JPEG they both decode:

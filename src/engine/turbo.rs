@@ -116,6 +116,12 @@ pub fn decode(
     let mut h = Handle::new(tj::TJINIT_TJINIT_DECOMPRESS)?;
     h.set(tj::TJPARAM_TJPARAM_SAVEMARKERS, 0)?; // we read ICC/EXIF ourselves
     h.set(tj::TJPARAM_TJPARAM_SCANLIMIT, 500)?; // progressive scan bombs
+    if std::env::var_os("DX_FASTUP").is_some() {
+        h.set(tj::TJPARAM_TJPARAM_FASTUPSAMPLE, 1)?;
+    }
+    if std::env::var_os("DX_FASTDCT").is_some() {
+        h.set(tj::TJPARAM_TJPARAM_FASTDCT, 1)?;
+    }
     h.set(
         tj::TJPARAM_TJPARAM_MAXMEMORY,
         max_memory_mb.min(i32::MAX as u32) as c_int,
