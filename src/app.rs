@@ -95,7 +95,7 @@ impl App {
         Ok(App {
             engine: Engine::new(cfg.limits),
             budget: MemoryBudget::new(cfg.worker.memory_budget_bytes),
-            ensure: crate::ensure::EnsureCache::new(&metrics),
+            ensure: crate::ensure::EnsureCache::new(&metrics, cfg.concurrency()),
             metrics,
             cfg,
             catalogue,

@@ -32,6 +32,8 @@ pub enum Ensured {
     UnknownTransform,
     SourceMissing,
     NotAccepted(String),
+    /// The request itself is invalid (e.g. a source key under the derived prefix).
+    BadRequest(String),
     Failed(String),
 }
 
@@ -40,12 +42,15 @@ type Flight = Arc<OnceCell<Result<(), (Fault, String)>>>;
 pub struct EnsureCache {
     confirmed: Mutex<HashMap<String, Instant>>,
     flights: Mutex<HashMap<String, Flight>>,
+    /// At most this many ensure-on-read regenerations render at once.
+    regenerations: Arc<tokio::sync::Semaphore>,
     counter: IntCounterVec,
 }
 
 impl EnsureCache {
-    pub fn new(metrics: &crate::metrics::Metrics) -> Self {
+    pub fn new(metrics: &crate::metrics::Metrics, concurrency: usize) -> Self {
         EnsureCache {
+            regenerations: Arc::new(tokio::sync::Semaphore::new(concurrency.max(1))),
             confirmed: Mutex::new(HashMap::new()),
             flights: Mutex::new(HashMap::new()),
             counter: metrics.counter_vec(
@@ -78,7 +83,7 @@ impl EnsureCache {
 
     pub async fn ensure(
         &self,
-        app: &App,
+        app: &Arc<App>,
         mapping: &BucketMapping,
         transform: &str,
         source_key: &str,
@@ -87,9 +92,13 @@ impl EnsureCache {
             return Ensured::UnknownTransform;
         };
         let layout = KeyLayout::new(mapping.prefix.clone());
+        // Derived objects are never sources: no thumbnails of thumbnails.
+        if let Err(e) = layout.check_source(source_key) {
+            return Ensured::BadRequest(e.to_string());
+        }
         let key = match layout.derived_key(source_key, transform, t.output.format.extension()) {
             Ok(k) => k,
-            Err(e) => return Ensured::Failed(e.to_string()),
+            Err(e) => return Ensured::BadRequest(e.to_string()),
         };
         let bucket = mapping.derived().to_string();
         let cache_key = format!("{bucket}\n{key}");
@@ -106,33 +115,43 @@ impl EnsureCache {
             Ok(None) => {}
             Err(e) => return Ensured::Failed(e.to_string()),
         }
-        // Missing: regenerate once, however many requests are waiting for it.
+        // Missing: regenerate once, however many requests are waiting for it. The work runs
+        // in its own task under the job time limit and the regeneration semaphore, so a
+        // client hanging up neither cancels it half-way nor lets requests pile up renders.
         let flight = {
             let mut f = self.flights.lock().expect("not poisoned");
             f.entry(cache_key.clone()).or_default().clone()
         };
         let result = flight
-            .get_or_init(|| async {
+            .get_or_init(|| {
                 self.count("regenerating");
-                let deadline =
-                    Instant::now() + Duration::from_secs(app.cfg.worker.job_timeout_secs);
-                crate::repair::repair_source(
-                    app,
-                    mapping,
-                    source_key,
-                    &[transform.to_string()],
-                    deadline,
-                )
-                .await
-                .map(|_| ())
-                .map_err(|e| (e.fault, format!("{}: {}", e.reason, e.message)))
+                let (app, mapping) = (app.clone(), mapping.clone());
+                let (source_key, transform) = (source_key.to_string(), transform.to_string());
+                let permits = self.regenerations.clone();
+                let task = tokio::spawn(async move {
+                    let _permit = permits.acquire_owned().await.expect("never closed");
+                    let limit = Duration::from_secs(app.cfg.worker.job_timeout_secs);
+                    let work = regenerate(&app, &mapping, &source_key, &transform, limit);
+                    tokio::time::timeout(limit, work)
+                        .await
+                        .unwrap_or_else(|_| Err((Fault::Transient, "timeout".into())))
+                });
+                async move {
+                    task.await
+                        .unwrap_or_else(|e| Err((Fault::Bug, format!("regeneration task: {e}"))))
+                }
             })
             .await
             .clone();
-        self.flights
-            .lock()
-            .expect("not poisoned")
-            .remove(&cache_key);
+        {
+            // Only the flight we joined: a newer one for the same key must stay.
+            let mut f = self.flights.lock().expect("not poisoned");
+            if f.get(&cache_key)
+                .is_some_and(|cur| Arc::ptr_eq(cur, &flight))
+            {
+                f.remove(&cache_key);
+            }
+        }
         match result {
             Ok(()) => {
                 self.count("regenerated");
@@ -153,4 +172,38 @@ impl EnsureCache {
             }
         }
     }
+}
+
+/// Regenerates one derived object and records it in the source's manifest (unlike a loss
+/// repair, an ensure-on-read may make an object for the first time).
+async fn regenerate(
+    app: &App,
+    mapping: &BucketMapping,
+    source_key: &str,
+    transform: &str,
+    limit: Duration,
+) -> Result<(), (Fault, String)> {
+    let deadline = Instant::now() + limit;
+    let fail = |e: crate::worker::JobError| (e.fault, format!("{}: {}", e.reason, e.message));
+    let done =
+        crate::repair::repair_source(app, mapping, source_key, &[transform.to_string()], deadline)
+            .await
+            .map_err(fail)?;
+    if let Some(first) = done.first() {
+        let entries = done
+            .iter()
+            .map(|r| (r.derived.transform.clone(), r.entry.clone()))
+            .collect();
+        crate::manifest::merge(
+            app.store.as_ref(),
+            mapping.derived(),
+            &KeyLayout::new(mapping.prefix.clone()),
+            source_key,
+            &first.entry.source_etag,
+            &entries,
+        )
+        .await
+        .map_err(|e| fail(e.into()))?;
+    }
+    Ok(())
 }

@@ -175,7 +175,9 @@ async fn derived(
             )
         }
         Ensured::SourceMissing => return error(StatusCode::NOT_FOUND, "source not found"),
-        Ensured::NotAccepted(m) => return error(StatusCode::BAD_REQUEST, m),
+        Ensured::NotAccepted(m) | Ensured::BadRequest(m) => {
+            return error(StatusCode::BAD_REQUEST, m)
+        }
         Ensured::Failed(m) => return error(StatusCode::SERVICE_UNAVAILABLE, m),
     };
     match app

@@ -637,3 +637,48 @@ async fn a_job_over_its_time_limit_is_retried_then_dead_lettered() {
     assert_eq!(queue_len(dir.path(), "derivd-jobs").await, (0, 0));
     svc.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retry_after_a_lost_manifest_write_rewrites_the_manifest() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = derivd::app::App::build(
+        embedded_config(dir.path()),
+        derivd::catalogue::Catalogue::built_in(8192).unwrap(),
+    )
+    .await
+    .unwrap();
+    let src = "m/photo.jpg";
+    upload(
+        app.store.as_ref(),
+        src,
+        corpus_file("formats/ir_progressive_650x470.jpg"),
+    )
+    .await;
+    let mut job = derivd::job::JobRequest::new(src);
+    job.transforms = derivd::job::TransformSelection::Named(vec!["thumb-256".into()]);
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    derivd::worker::run::run_job(&app, &job, deadline)
+        .await
+        .unwrap();
+    // As if the first attempt died between the object PUT and the manifest write.
+    let manifest_key = format!("derived/{src}/_manifest.json");
+    app.store.delete(BUCKET, &manifest_key).await.unwrap();
+    let report = derivd::worker::run::run_job(&app, &job, deadline)
+        .await
+        .unwrap();
+    assert_eq!(
+        report.up_to_date, 0,
+        "object without a manifest entry is not done"
+    );
+    assert!(app
+        .store
+        .head(BUCKET, &manifest_key)
+        .await
+        .unwrap()
+        .is_some());
+    // And now it is up to date.
+    let report = derivd::worker::run::run_job(&app, &job, deadline)
+        .await
+        .unwrap();
+    assert_eq!((report.up_to_date, report.derived.len()), (1, 0));
+}

@@ -23,6 +23,7 @@ use crate::config::BucketMapping;
 use crate::engine::{Deadline, Fault};
 use crate::job::ObjectRef;
 use crate::keys::KeyLayout;
+use crate::manifest::ManifestEntry;
 use crate::notice::{Notice, NoticeDerived};
 use crate::storage::{PutCondition, PutRequest};
 use crate::worker::run::{derived_metadata, META_DIGEST, META_SOURCE_ETAG};
@@ -96,7 +97,7 @@ async fn repair_group(
                 app.metrics.repairs.with_label_values(&["repaired"]).inc();
                 app.metrics
                     .derived_objects
-                    .with_label_values(&[&d.transform])
+                    .with_label_values(&[&d.derived.transform])
                     .inc();
             }
             None
@@ -144,7 +145,7 @@ pub async fn repair_source(
     source_key: &str,
     transform_names: &[String],
     deadline: Instant,
-) -> Result<Vec<NoticeDerived>, JobError> {
+) -> Result<Vec<Regenerated>, JobError> {
     let layout = KeyLayout::new(mapping.prefix.clone());
     let mut transforms: Vec<Arc<Transform>> = Vec::new();
     for name in transform_names {
@@ -158,13 +159,7 @@ pub async fn repair_source(
             transforms.push(t.clone());
         }
     }
-    let source = app
-        .store
-        .get(&mapping.source, source_key)
-        .await?
-        .ok_or_else(|| {
-            JobError::client("source_missing", format!("source {source_key:?} is gone"))
-        })?;
+    let source = crate::worker::run::fetch_source(app, &mapping.source, source_key).await?;
     let etag = source.meta.etag.clone();
     // Skip what is already back (a duplicate or late event).
     let mut owed = Vec::new();
@@ -195,16 +190,19 @@ pub async fn repair_source(
     let info = tokio::task::spawn_blocking(move || engine.probe(&probe_bytes))
         .await
         .map_err(|e| JobError::bug("panic", e.to_string()))??;
-    let _reservation = app
+    let reservation = app
         .budget
         .reserve(info.estimated_decode_bytes, &app.metrics)
         .await;
     let engine = app.engine.clone();
     let list: Vec<_> = owed.iter().map(|(t, _)| t.clone()).collect();
-    let renditions =
-        tokio::task::spawn_blocking(move || engine.render(&bytes, &list, Deadline::at(deadline)))
-            .await
-            .map_err(|e| JobError::bug("panic", e.to_string()))??;
+    let renditions = tokio::task::spawn_blocking(move || {
+        // Held until the render ends, even if the caller gives up waiting.
+        let _reservation = reservation;
+        engine.render(&bytes, &list, Deadline::at(deadline))
+    })
+    .await
+    .map_err(|e| JobError::bug("panic", e.to_string()))??;
     let mut done = Vec::new();
     for (r, (t, key)) in renditions.into_iter().zip(owed) {
         let len = r.bytes.len() as u64;
@@ -223,13 +221,32 @@ pub async fn repair_source(
             )
             .await?;
         app.metrics.derived_bytes.inc_by(len);
-        done.push(NoticeDerived {
-            transform: t.name.clone(),
-            key,
+        let entry = ManifestEntry {
+            key: key.clone(),
+            digest: t.digest.clone(),
+            source_etag: etag.clone(),
+            content_type: t.output.format.mime().to_string(),
             bytes: len,
+            width: r.width,
+            height: r.height,
+        };
+        done.push(Regenerated {
+            derived: NoticeDerived {
+                transform: t.name.clone(),
+                key,
+                bytes: len,
+            },
+            entry,
         });
     }
     Ok(done)
+}
+
+/// One object written by [`repair_source`], with the manifest entry that describes it.
+#[derive(Debug, Clone)]
+pub struct Regenerated {
+    pub derived: NoticeDerived,
+    pub entry: ManifestEntry,
 }
 
 /// An S3-shaped `ReducedRedundancyLostObject` event for one key, as S3 would send it (used

@@ -55,12 +55,7 @@ pub async fn run_job(
         .map_err(|e| JobError::client("invalid_key", e.to_string()))?;
 
     let t0 = Instant::now();
-    let source = app.store.get(&bucket, &req.source).await?.ok_or_else(|| {
-        JobError::client(
-            "source_missing",
-            format!("source {:?} not found", req.source),
-        )
-    })?;
+    let source = fetch_source(app, &bucket, &req.source).await?;
     app.metrics
         .stage_duration
         .with_label_values(&["fetch"])
@@ -93,11 +88,28 @@ pub async fn run_job(
         }
     }))
     .await?;
+    // An object counts as done only if the manifest records it too: a retry after a
+    // failed manifest write must not acknowledge the job with the manifest left behind.
+    let recorded = if req.force {
+        None
+    } else {
+        manifest::read(app.store.as_ref(), mapping.derived(), &layout, &req.source)
+            .await
+            .ok()
+            .flatten()
+            .map(|(m, _)| m)
+    };
     for (t, head) in wanted.iter().zip(heads) {
-        let current = head.is_some_and(|m| {
-            m.metadata.get(META_SOURCE_ETAG) == Some(&etag)
-                && m.metadata.get(META_DIGEST) == Some(&t.digest)
+        let in_manifest = recorded.as_ref().is_some_and(|m| {
+            m.derived
+                .get(&t.name)
+                .is_some_and(|e| e.digest == t.digest && e.source_etag == etag)
         });
+        let current = in_manifest
+            && head.is_some_and(|m| {
+                m.metadata.get(META_SOURCE_ETAG) == Some(&etag)
+                    && m.metadata.get(META_DIGEST) == Some(&t.digest)
+            });
         if current {
             report.up_to_date += 1;
         } else {
@@ -150,6 +162,25 @@ pub async fn run_job(
     Ok(report)
 }
 
+/// Reads a source, refusing (from a HEAD, before any byte is downloaded) one larger than
+/// the input-size limit.
+pub async fn fetch_source(
+    app: &App,
+    bucket: &str,
+    key: &str,
+) -> Result<crate::storage::Object, JobError> {
+    let missing = || JobError::client("source_missing", format!("source {key:?} not found"));
+    let head = app.store.head(bucket, key).await?.ok_or_else(missing)?;
+    let max = app.cfg.limits.max_input_bytes;
+    if head.size > max {
+        return Err(JobError::client(
+            "limit_exceeded",
+            format!("source is {} bytes, over the {max} byte limit", head.size),
+        ));
+    }
+    app.store.get(bucket, key).await?.ok_or_else(missing)
+}
+
 fn select_transforms(
     app: &App,
     sel: &TransformSelection,
@@ -192,10 +223,13 @@ async fn render(
     transforms: Vec<Arc<Transform>>,
     deadline: Instant,
 ) -> Result<Vec<Rendition>, JobError> {
-    let _reservation = app.budget.reserve(estimated, &app.metrics).await;
+    // The reservation moves into the blocking task: if this future is dropped (time
+    // limit, shutdown), the memory stays reserved until the render really ends.
+    let reservation = app.budget.reserve(estimated, &app.metrics).await;
     let engine = app.engine.clone();
     let started = Instant::now();
     let out = tokio::task::spawn_blocking(move || {
+        let _reservation = reservation;
         engine.render(&bytes, &transforms, Deadline::at(deadline))
     })
     .await
