@@ -304,8 +304,9 @@ impl Config {
             let Some(rest) = name.strip_prefix("DERIVD_") else {
                 continue;
             };
-            // Variables of the binary itself, not config keys.
-            if matches!(rest, "CONFIG" | "LOG") {
+            // Variables of the binary itself, not config keys; and the service-link
+            // variables Kubernetes injects for a Service named `derivd`.
+            if matches!(rest, "CONFIG" | "LOG") || is_service_link(rest) {
                 continue;
             }
             let path: Vec<String> = rest.split("__").map(|s| s.to_ascii_lowercase()).collect();
@@ -335,8 +336,14 @@ impl Config {
         if self.queue.jobs.is_empty() {
             return Err(invalid("queue.jobs", "must name the job queue"));
         }
-        if self.queue.wait_secs > 20 {
-            return Err(invalid("queue.wait_secs", "SQS allows at most 20"));
+        if !(1..=20).contains(&self.queue.wait_secs) {
+            return Err(invalid(
+                "queue.wait_secs",
+                "must be 1..=20 (SQS allows at most 20; 0 would poll in a busy loop)",
+            ));
+        }
+        if self.worker.retry_backoff_secs == 0 {
+            return Err(invalid("worker.retry_backoff_secs", "must be at least 1"));
         }
         if self.queue.visibility_timeout_secs == 0 || self.queue.visibility_timeout_secs > 43_200 {
             return Err(invalid(
@@ -350,14 +357,6 @@ impl Config {
         if self.worker.job_timeout_secs == 0 {
             return Err(invalid("worker.job_timeout_secs", "must be at least 1"));
         }
-        if self.worker.job_timeout_secs >= self.queue.visibility_timeout_secs {
-            // Repairs run without heartbeats: a repair must end before its message
-            // could be handed to another worker.
-            return Err(invalid(
-                "worker.job_timeout_secs",
-                "must be below queue.visibility_timeout_secs",
-            ));
-        }
         if self.worker.memory_budget_bytes < (16 << 20) {
             return Err(invalid(
                 "worker.memory_budget_bytes",
@@ -367,19 +366,46 @@ impl Config {
         if self.storage.default_bucket.is_empty() {
             return Err(invalid("storage.default_bucket", "must not be empty"));
         }
-        let mut seen = std::collections::BTreeSet::new();
+        if !self.storage.buckets.is_empty()
+            && !self
+                .storage
+                .buckets
+                .iter()
+                .any(|b| b.source == self.storage.default_bucket)
+        {
+            return Err(invalid(
+                "storage.default_bucket",
+                "must be one of storage.buckets[].source (jobs without a bucket use it)",
+            ));
+        }
+        let mut seen: Vec<(String, String)> = Vec::new();
         for (i, b) in self.storage.buckets.iter().enumerate() {
+            if !b.prefix.is_empty() && !b.prefix.ends_with('/') {
+                return Err(invalid(
+                    &format!("storage.buckets[{i}].prefix"),
+                    "must end with '/' (or be empty for a derived bucket of its own)",
+                ));
+            }
             let derived = b.derived_bucket.as_deref().unwrap_or(&b.source);
-            if !seen.insert((derived.to_string(), b.prefix.clone())) {
+            // Nested prefixes in one bucket would let a derived key parse back to two
+            // sources.
+            if let Some((_, other)) = seen.iter().find(|(d, p)| {
+                d == derived && (p.starts_with(&b.prefix) || b.prefix.starts_with(p.as_str()))
+            }) {
                 return Err(invalid(
                     &format!("storage.buckets[{i}]"),
                     format!(
-                        "derived bucket {derived:?} with prefix {:?} is already used by another \
-                         source bucket; a derived key must lead back to exactly one source",
+                        "derived bucket {derived:?} with prefix {:?} overlaps prefix {other:?} \
+                         of another source bucket; a derived key must lead back to exactly \
+                         one source",
                         b.prefix
                     ),
                 ));
             }
+            seen.push((derived.to_string(), b.prefix.clone()));
+        }
+        for (i, b) in self.storage.buckets.iter().enumerate() {
+            let derived = b.derived_bucket.as_deref().unwrap_or(&b.source);
             if derived == b.source && b.prefix.is_empty() {
                 return Err(invalid(
                     &format!("storage.buckets[{i}].prefix"),
@@ -449,6 +475,12 @@ impl BucketMapping {
     pub fn derived(&self) -> &str {
         self.derived_bucket.as_deref().unwrap_or(&self.source)
     }
+}
+
+/// `PORT`, `PORT_8080_TCP_ADDR`, `SERVICE_HOST`, … (after `DERIVD_`): Kubernetes service
+/// links, not configuration.
+fn is_service_link(rest: &str) -> bool {
+    rest == "PORT" || rest.starts_with("PORT_") || rest.starts_with("SERVICE_")
 }
 
 /// Environment values are TOML scalars when they parse as such (`20`, `true`,

@@ -90,25 +90,24 @@ pub async fn merge(
         .manifest_key(source_key)
         .map_err(|e| StoreError::InvalidKey(e.to_string()))?;
     for _ in 0..MAX_ATTEMPTS {
-        let (mut manifest, condition) = match read(store, bucket, layout, source_key).await {
-            Ok(Some((m, etag))) => (m, PutCondition::IfMatch(etag)),
-            Ok(None) => (
+        let (mut manifest, condition) = match store.get(bucket, &key).await? {
+            Some(obj) => match serde_json::from_slice::<Manifest>(&obj.bytes) {
+                Ok(m) => (m, PutCondition::IfMatch(obj.meta.etag)),
+                // Only a manifest that does not parse is rebuilt (from this job's entries)
+                // rather than blocking every future job on the source; any other error
+                // propagates, so a passing read failure can never wipe other entries.
+                Err(e) => {
+                    tracing::warn!(%key, error = %e, "manifest unreadable; rebuilding it");
+                    (
+                        Manifest::new(source_key, source_etag),
+                        PutCondition::IfMatch(obj.meta.etag),
+                    )
+                }
+            },
+            None => (
                 Manifest::new(source_key, source_etag),
                 PutCondition::IfAbsent,
             ),
-            // An unreadable manifest is rebuilt from this job's entries rather than
-            // blocking every future job on the source.
-            Err(StoreError::Permanent(_)) => match store.head(bucket, &key).await? {
-                Some(meta) => (
-                    Manifest::new(source_key, source_etag),
-                    PutCondition::IfMatch(meta.etag),
-                ),
-                None => (
-                    Manifest::new(source_key, source_etag),
-                    PutCondition::IfAbsent,
-                ),
-            },
-            Err(e) => return Err(e),
         };
         manifest.merge(source_etag, entries);
         let body = serde_json::to_vec_pretty(&manifest).expect("manifest serialises");

@@ -85,7 +85,10 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
 }
 
 pub fn load_config(path: Option<&std::path::Path>) -> anyhow::Result<Config> {
-    Ok(Config::load(path, std::env::vars())?)
+    // vars_os: a non-UTF-8 variable elsewhere in the environment must not crash derivd.
+    let env = std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)));
+    Ok(Config::load(path, env)?)
 }
 
 /// The configured transforms folder, else `./transforms`, else the built-in set.

@@ -83,6 +83,8 @@ fn bad_values_name_the_key() {
 fn two_sources_may_not_share_derived_bucket_and_prefix() {
     let err = with_file(
         r#"
+[storage]
+default_bucket = "a"
 [[storage.buckets]]
 source = "a"
 derived_bucket = "d"
@@ -96,6 +98,8 @@ derived_bucket = "d"
     assert!(err.contains("storage.buckets[1]"), "{err}");
     let ok = with_file(
         r#"
+[storage]
+default_bucket = "a"
 [[storage.buckets]]
 source = "a"
 derived_bucket = "d"
@@ -108,4 +112,58 @@ prefix = "b/"
     )
     .unwrap();
     assert_eq!(ok.bucket("b").unwrap().derived(), "d");
+}
+
+#[test]
+fn bucket_mappings_are_checked_for_ambiguity_and_the_default() {
+    let base = "[storage]\ndefault_bucket = \"a\"\n";
+    let nested = format!(
+        "{base}[[storage.buckets]]\nsource = \"a\"\nderived_bucket = \"d\"\nprefix = \"x/\"\n\
+         [[storage.buckets]]\nsource = \"b\"\nderived_bucket = \"d\"\nprefix = \"x/y/\"\n"
+    );
+    let err = with_file(&nested).unwrap_err().to_string();
+    assert!(
+        err.contains("storage.buckets[1]") && err.contains("overlaps"),
+        "{err}"
+    );
+    let no_slash = format!("{base}[[storage.buckets]]\nsource = \"a\"\nprefix = \"derived\"\n");
+    let err = with_file(&no_slash).unwrap_err().to_string();
+    assert!(err.contains("storage.buckets[0].prefix"), "{err}");
+    let missing_default = "[[storage.buckets]]\nsource = \"photos\"\n";
+    let err = with_file(missing_default).unwrap_err().to_string();
+    assert!(err.contains("storage.default_bucket"), "{err}");
+    let err = with_file("[queue]\nwait_secs = 0\n")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("queue.wait_secs"), "{err}");
+}
+
+#[test]
+fn kubernetes_service_links_are_not_config() {
+    let c = Config::load(
+        None,
+        env(&[
+            ("DERIVD_PORT", "tcp://10.0.0.1:8080"),
+            ("DERIVD_PORT_8080_TCP_ADDR", "10.0.0.1"),
+            ("DERIVD_SERVICE_HOST", "10.0.0.1"),
+            ("DERIVD_SERVICE_PORT", "8080"),
+        ]),
+    )
+    .unwrap();
+    assert_eq!(c, Config::default());
+}
+
+#[test]
+fn readme_aws_example_is_a_valid_config() {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let block = readme
+        .split("```toml\n")
+        .skip(1)
+        .filter_map(|b| b.split("```").next())
+        .find(|b| b.starts_with("backend = \"aws\""))
+        .expect("README has an aws config example");
+    let c = with_file(block).unwrap();
+    assert_eq!(c.backend, Backend::Aws);
+    assert_eq!(c.bucket("my-bucket").unwrap().derived(), "my-bucket");
 }

@@ -66,13 +66,7 @@ pub fn to_srgb_deferred(pixels: Pixels, width: u32, height: u32, icc: Option<&[u
         Pixels::Rgba(d) => (4, d, profile),
         Pixels::Cmyk(c) => (3, cmyk_to_rgb(&c, profile.as_ref()), None),
     };
-    let fix = rgb_profile
-        .filter(needs_rgb_conversion)
-        .map(|profile| ColorFix {
-            profile,
-            rgb: None,
-            rgba: None,
-        });
+    let fix = rgb_profile.and_then(fix_for);
     Srgb {
         bitmap: Bitmap {
             width,
@@ -82,6 +76,14 @@ pub fn to_srgb_deferred(pixels: Pixels, width: u32, height: u32, icc: Option<&[u
         },
         fix,
     }
+}
+
+fn fix_for(profile: Profile) -> Option<ColorFix> {
+    needs_rgb_conversion(&profile).then_some(ColorFix {
+        profile,
+        rgb: None,
+        rgba: None,
+    })
 }
 
 /// An RGB profile that is not sRGB already (sRGB → sRGB is skipped: it is the common case

@@ -30,6 +30,7 @@ pub mod geometry;
 mod jpeg;
 mod orient;
 mod resize;
+mod scratch;
 #[doc(hidden)]
 pub mod stages;
 mod turbo;
@@ -189,9 +190,9 @@ impl Engine {
         // Plans are in full-resolution upright coordinates; the decode is stored-oriented
         // and may be smaller.
         let (sw, sh) = (src.width as f64, src.height as f64);
-        let kx = decoded.width as f64 / sw;
-        let ky = decoded.height as f64 / sh;
-        let mut resizer = fast_image_resize::Resizer::new();
+        let (dw, dh) = (decoded.width, decoded.height);
+        let (kx, ky) = (dw as f64 / sw, dh as f64 / sh);
+        let mut resizer = resize::thread_resizer();
         let mut made: Vec<Option<bitmap::Bitmap>> = vec![None; transforms.len()];
         let mut sources = Vec::new();
         let mut out: Vec<Option<Rendition>> = vec![None; transforms.len()];
@@ -216,30 +217,28 @@ impl Engine {
                     )?)
                 }
                 None => {
-                    let crop = orient::rect_to_stored(plan.crop, o, sw, sh).scaled(
-                        kx,
-                        ky,
-                        decoded.width,
-                        decoded.height,
-                    );
+                    let crop = orient::rect_to_stored(plan.crop, o, sw, sh).scaled(kx, ky, dw, dh);
                     let (ow, oh) = if orient::swaps_axes(o) {
                         (plan.out_h, plan.out_w)
                     } else {
                         (plan.out_w, plan.out_h)
                     };
-                    let needs_work = fix.is_some() || o > 1;
-                    if resize::is_identity(&decoded, crop, ow, oh) && !needs_work {
+                    let identity = resize::is_identity_dims(dw, dh, crop, ow, oh);
+                    let mut r = if !identity {
+                        Cow::Owned(resize::resize(&mut resizer, &decoded, crop, ow, oh)?)
+                    } else if fix.is_none() && o <= 1 {
                         Cow::Borrowed(&decoded)
                     } else {
-                        let mut r = if resize::is_identity(&decoded, crop, ow, oh) {
-                            decoded.clone()
-                        } else {
-                            resize::resize(&mut resizer, &decoded, crop, ow, oh)?
-                        };
+                        Cow::Owned(decoded.clone())
+                    };
+                    if let Cow::Owned(b) = &mut r {
                         if let Some(f) = fix.as_mut() {
-                            f.apply(&mut r);
+                            f.apply(b);
                         }
-                        Cow::Owned(orient::apply(r, o))
+                    }
+                    match r {
+                        Cow::Owned(b) => Cow::Owned(orient::apply(b, o)),
+                        borrowed => borrowed,
                     }
                 }
             };
@@ -253,11 +252,17 @@ impl Engine {
                 height: plan.out_h,
                 elapsed: started.elapsed(),
             });
-            if let (Cow::Owned(b), true) = (image, cascade::whole_frame(plan, up_w, up_h)) {
-                made[i] = Some(b);
-                sources.push(i);
+            if let Cow::Owned(b) = image {
+                if cascade::whole_frame(plan, up_w, up_h) {
+                    made[i] = Some(b);
+                    sources.push(i);
+                } else {
+                    scratch::give(b.data);
+                }
             }
         }
+        scratch::give(decoded.data);
+        made.into_iter().flatten().for_each(|b| scratch::give(b.data));
         Ok(out.into_iter().flatten().collect())
     }
 }

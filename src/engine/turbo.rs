@@ -50,6 +50,11 @@ impl Handle {
         Ok(())
     }
 
+    fn get(&self, param: tj::TJPARAM) -> c_int {
+        // SAFETY: valid handle; a plain getter.
+        unsafe { tj::tj3Get(self.0, param as c_int) }
+    }
+
     /// After a call returned -1: was it only a warning (the output is complete)?
     fn only_warning(&self) -> bool {
         // SAFETY: valid handle.
@@ -104,24 +109,20 @@ pub struct Decoded {
     pub warning: Option<String>,
 }
 
-/// Decodes `jpeg` at `num/denom` of its size (one of libjpeg-turbo's scaling factors).
+/// A decompressor that has read `jpeg`'s header, with the scale set.
+struct Opened {
+    handle: Handle,
+    /// Scaled output size.
+    width: u32,
+    height: u32,
+}
+
+/// Reads the header and sets the scale (`num/denom`; lossless files are never scaled).
 /// `max_memory_mb` caps libjpeg's own working memory (progressive coefficient buffers).
-pub fn decode(
-    jpeg: &[u8],
-    layout: Layout,
-    num: u32,
-    denom: u32,
-    max_memory_mb: u32,
-) -> Result<Decoded, String> {
+fn open(jpeg: &[u8], num: u32, denom: u32, max_memory_mb: u32) -> Result<Opened, String> {
     let mut h = Handle::new(tj::TJINIT_TJINIT_DECOMPRESS)?;
     h.set(tj::TJPARAM_TJPARAM_SAVEMARKERS, 0)?; // we read ICC/EXIF ourselves
     h.set(tj::TJPARAM_TJPARAM_SCANLIMIT, 500)?; // progressive scan bombs
-    if std::env::var_os("DX_FASTUP").is_some() {
-        h.set(tj::TJPARAM_TJPARAM_FASTUPSAMPLE, 1)?;
-    }
-    if std::env::var_os("DX_FASTDCT").is_some() {
-        h.set(tj::TJPARAM_TJPARAM_FASTDCT, 1)?;
-    }
     h.set(
         tj::TJPARAM_TJPARAM_MAXMEMORY,
         max_memory_mb.min(i32::MAX as u32) as c_int,
@@ -132,22 +133,19 @@ pub fn decode(
     {
         return Err(last_error(h.0));
     }
-    // SAFETY: valid handle; these are plain getters.
-    let (w, hgt, precision, lossless) = unsafe {
-        (
-            tj::tj3Get(h.0, tj::TJPARAM_TJPARAM_JPEGWIDTH as c_int),
-            tj::tj3Get(h.0, tj::TJPARAM_TJPARAM_JPEGHEIGHT as c_int),
-            tj::tj3Get(h.0, tj::TJPARAM_TJPARAM_PRECISION as c_int),
-            tj::tj3Get(h.0, tj::TJPARAM_TJPARAM_LOSSLESS as c_int),
-        )
-    };
+    let (w, hgt) = (
+        h.get(tj::TJPARAM_TJPARAM_JPEGWIDTH),
+        h.get(tj::TJPARAM_TJPARAM_JPEGHEIGHT),
+    );
     if w <= 0 || hgt <= 0 {
         return Err(format!("bad JPEG size {w}×{hgt}"));
     }
+    let precision = h.get(tj::TJPARAM_TJPARAM_PRECISION);
     if precision != 8 {
         return Err(format!("{precision}-bit JPEG"));
     }
-    let (num, denom) = if lossless == 1 { (1, 1) } else { (num, denom) };
+    let lossless = h.get(tj::TJPARAM_TJPARAM_LOSSLESS) == 1;
+    let (num, denom) = if lossless { (1, 1) } else { (num, denom) };
     let factor = tj::tjscalingfactor {
         num: num as c_int,
         denom: denom as c_int,
@@ -156,13 +154,32 @@ pub fn decode(
     if unsafe { tj::tj3SetScalingFactor(h.0, factor) } != 0 {
         return Err(last_error(h.0));
     }
-    let (sw, sh) = (scaled(w as u32, num, denom), scaled(hgt as u32, num, denom));
+    Ok(Opened {
+        width: scaled(w as u32, num, denom),
+        height: scaled(hgt as u32, num, denom),
+        handle: h,
+    })
+}
+
+/// Decodes `jpeg` at `num/denom` of its size (one of libjpeg-turbo's scaling factors).
+pub fn decode(
+    jpeg: &[u8],
+    layout: Layout,
+    num: u32,
+    denom: u32,
+    max_memory_mb: u32,
+) -> Result<Decoded, String> {
+    let Opened {
+        handle: h,
+        width: sw,
+        height: sh,
+    } = open(jpeg, num, denom, max_memory_mb)?;
     let pitch = sw as usize * layout.channels();
     let len = pitch
         .checked_mul(sh as usize)
         .ok_or("decoded size overflows")?;
-    let mut data = Vec::<u8>::with_capacity(len);
-    // SAFETY: `data` has room for exactly sh rows of `pitch` bytes, which is what
+    let mut data = super::scratch::take(len);
+    // SAFETY: `data` has room for at least sh rows of `pitch` bytes, which is what
     // libjpeg-turbo writes for this scaling factor and pixel format; we only set the
     // length after it returned (on success or warning, every row has been written —
     // damaged regions are filled, not skipped).

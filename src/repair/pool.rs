@@ -2,8 +2,8 @@
 //! reported in separate messages (S3 sends one event per lost object) still share one
 //! decode, then acknowledges each message according to how its objects fared.
 //!
-//! No heartbeat is needed here: a repair is bounded by `worker.job_timeout_secs`, which
-//! config validation keeps below the visibility timeout.
+//! A batch may hold several sources, each bounded by `worker.job_timeout_secs`, so while it
+//! runs a heartbeat keeps extending every message of the batch.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -78,7 +78,15 @@ pub async fn handle_batch(app: &App, queue: &dyn Queue, batch: Vec<ReceivedMessa
         loss_messages.push(i);
     }
     let objects: Vec<ObjectRef> = lost.iter().map(|(_, o)| o.clone()).collect();
-    let outcome = crate::repair::repair_batch(app, &objects).await;
+    let receipts: Vec<&str> = loss_messages
+        .iter()
+        .map(|&i| batch[i].receipt.as_str())
+        .collect();
+    let visibility = Duration::from_secs(app.cfg.queue.visibility_timeout_secs);
+    let outcome = tokio::select! {
+        o = crate::repair::repair_batch(app, &objects) => o,
+        _ = heartbeat(queue, &receipts, visibility) => unreachable!("heartbeat never ends"),
+    };
     for i in loss_messages {
         let retry: Option<Fault> = lost
             .iter()
@@ -96,6 +104,20 @@ pub async fn handle_batch(app: &App, queue: &dyn Queue, batch: Vec<ReceivedMessa
                 let backoff =
                     crate::worker::backoff(app.cfg.worker.retry_backoff_secs, msg.receive_count);
                 let _ = queue.change_visibility(&msg.receipt, backoff).await;
+            }
+        }
+    }
+}
+
+/// Extends the visibility of every message in `receipts` every third of `visibility`.
+async fn heartbeat(queue: &dyn Queue, receipts: &[&str], visibility: Duration) {
+    let mut tick = tokio::time::interval(visibility / 3);
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        for r in receipts {
+            if let Err(e) = queue.change_visibility(r, visibility).await {
+                warn!(error = %e, "repair heartbeat failed");
             }
         }
     }

@@ -68,5 +68,17 @@ async fn cleanup(app: &App, o: &ObjectRef) -> Result<usize, crate::storage::Stor
             None => break,
         }
     }
+    // The source may have been uploaded again while we were deleting, its new job racing
+    // with us: if it is back, queue a job so nothing it owes stays deleted.
+    if deleted > 0 && app.store.head(&o.bucket, &o.key).await?.is_some() {
+        let mut job = crate::job::JobRequest::new(o.key.clone());
+        job.bucket = Some(o.bucket.clone());
+        job.force = true;
+        if let Err(e) = app.jobs.send(&job.to_message_json()).await {
+            warn!(source = %o.key, error = %e, "could not re-queue a re-uploaded source");
+            return Err(crate::storage::StoreError::Transient(e.to_string()));
+        }
+        info!(source = %o.key, "source re-uploaded during clean-up; job queued");
+    }
     Ok(deleted)
 }
