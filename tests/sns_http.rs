@@ -251,6 +251,15 @@ async fn subscription_confirmation_is_fetched_once_for_allowed_topics_only() {
     assert_eq!(env.post_json(&off).await, 403);
     assert_eq!(env.rejected("bad_subscribe_url"), 1);
     assert_eq!(env.seen().len(), 2, "{:?}", env.seen());
+
+    // A certificate from another region than the topic's is never fetched.
+    let mut elsewhere = message("SubscriptionConfirmation", TOPIC, "join");
+    elsewhere["SigningCertURL"] =
+        json!("https://sns.eu-west-1.amazonaws.com/SimpleNotificationService-t.pem");
+    sign(&mut elsewhere, "2");
+    assert_eq!(env.post_json(&elsewhere).await, 403);
+    assert_eq!(env.rejected("bad_cert_url"), 1);
+    assert_eq!(env.seen().len(), 2, "{:?}", env.seen());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -214,6 +214,18 @@ impl Sns {
                 topic.chars().take(256).collect::<String>(),
             ));
         }
+        // The certificate must come from the topic's own region: an allowed (public) topic
+        // ARN must not let anyone make derivd fetch from every SNS region.
+        let region = topic.split(':').nth(3).unwrap_or_default();
+        let host = cert_url.host();
+        if host != format!("sns.{region}.amazonaws.com")
+            && host != format!("sns.{region}.amazonaws.com.cn")
+        {
+            return Err(forbid(
+                reason::BAD_CERT_URL,
+                format!("certificate host {host} is not in the topic's region {region}"),
+            ));
+        }
         self.verify(version, &cert_url, &text, signature).await?;
 
         match kind {

@@ -32,7 +32,6 @@ pub enum UrlError {
 }
 
 impl SnsUrl {
-    #[cfg(test)]
     pub fn host(&self) -> &str {
         &self.host
     }
