@@ -77,7 +77,9 @@ fn stages_bench(c: &mut Criterion) {
         b.iter(|| stages::encode(&r2048, &jpeg85))
     });
     let webp80 = spec(OutputFormat::Webp, Some(80));
-    g.bench_function("webp q80 512", |b| b.iter(|| stages::encode(&r512, &webp80)));
+    g.bench_function("webp q80 512", |b| {
+        b.iter(|| stages::encode(&r512, &webp80))
+    });
     let png = spec(OutputFormat::Png, None);
     g.bench_function("png 512", |b| b.iter(|| stages::encode(&r512, &png)));
     g.finish();

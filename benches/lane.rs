@@ -58,7 +58,11 @@ fn pass(engine: &Engine, inputs: &[Vec<u8>], t: &[Arc<Transform>]) -> usize {
 fn protocol(cfg: Config) {
     let engine = Engine::default();
     let t = common::transforms(&cfg.outputs);
-    let inputs: Vec<Vec<u8>> = cfg.files.iter().map(|f| std::fs::read(f).unwrap()).collect();
+    let inputs: Vec<Vec<u8>> = cfg
+        .files
+        .iter()
+        .map(|f| std::fs::read(f).unwrap())
+        .collect();
     let mut bytes_out = 0;
     for _ in 0..cfg.warmup {
         bytes_out = pass(&engine, &inputs, &t);
@@ -112,7 +116,9 @@ fn once(file: &str, workload: &str) {
         .and_then(|v| v.parse().ok())
         .unwrap_or(1);
     for _ in 1..runs {
-        Engine::default().render(&bytes, &t, Deadline::none()).unwrap();
+        Engine::default()
+            .render(&bytes, &t, Deadline::none())
+            .unwrap();
     }
     let started = Instant::now();
     let outs = Engine::default()
@@ -128,7 +134,10 @@ fn once(file: &str, workload: &str) {
             r.elapsed.as_secs_f64() * 1e3
         );
     }
-    println!("{workload} job: {:.1} ms", started.elapsed().as_secs_f64() * 1e3);
+    println!(
+        "{workload} job: {:.1} ms",
+        started.elapsed().as_secs_f64() * 1e3
+    );
 }
 
 /// `cargo bench --bench lane`: a quick single-thread rate per workload.

@@ -22,9 +22,11 @@ if [[ "${1:-}" == "--setup-only" ]]; then setup_only=1; shift; fi
 
 need=()
 for p in libvips-tools imagemagick libjpeg62-turbo-dev zlib1g-dev libwebp-dev libpng-dev \
-    libtiff-dev cmake nasm python3-venv nodejs npm; do
+    libtiff-dev cmake nasm python3-venv; do
   dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
+# node may come from elsewhere than Debian (with its own npm): only install it if missing
+command -v node >/dev/null && command -v npm >/dev/null || need+=(nodejs npm)
 if ((${#need[@]})); then
   echo "==> apt-get install ${need[*]}" >&2
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >&2

@@ -1,5 +1,5 @@
 //! Encoders: JPEG (libjpeg-turbo, see `turbo.rs`: ~4 ms/MP against `jpeg-encoder`'s ~14),
-//! WebP (libwebp, lossy, method 4 like the peers' defaults), PNG (`image`'s encoder).
+//! WebP (libwebp, lossy, see [`WEBP_METHOD`]), PNG (`image`'s encoder).
 //!
 //! Outputs carry no metadata at all: no EXIF, XMP, IPTC or ICC (pixels are sRGB already).
 
@@ -10,6 +10,13 @@ use super::bitmap::Bitmap;
 use super::error::EngineError;
 use crate::catalogue::spec::OutputSpec;
 use crate::media::OutputFormat;
+
+/// libwebp's speed/size trade-off (0 fastest … 6 smallest). Method 2 encodes a 512 px
+/// preview in half the time of the default 4 (9 ms against 18 on a 2-core EPYC VM, about
+/// a tenth of the W2 job) for ~3 % more bytes at the same quality setting and an SSIM
+/// 0.003 lower; both stay within our output criteria against libvips (±10 % bytes, SSIM
+/// no worse than libvips' − 0.005). Methods 3 and 4 cost the same here.
+pub const WEBP_METHOD: i32 = 2;
 
 pub fn encode(bitmap: &Bitmap, out: &OutputSpec) -> Result<Vec<u8>, EngineError> {
     let fail = |message: String| EngineError::Encode {
@@ -35,13 +42,9 @@ pub fn encode(bitmap: &Bitmap, out: &OutputSpec) -> Result<Vec<u8>, EngineError>
             } else {
                 webp::Encoder::from_rgb(&bitmap.data, bitmap.width, bitmap.height)
             };
-            let mut config =
-                webp::WebPConfig::new().map_err(|()| fail("WebP config".into()))?;
+            let mut config = webp::WebPConfig::new().map_err(|()| fail("WebP config".into()))?;
             config.quality = out.quality.unwrap_or(80) as f32;
-            config.method = std::env::var("DX_WEBP_M")
-                .ok()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(4);
+            config.method = WEBP_METHOD;
             let mem = enc
                 .encode_advanced(&config)
                 .map_err(|e| fail(format!("{e:?}")))?;

@@ -262,7 +262,9 @@ impl Engine {
             }
         }
         scratch::give(decoded.data);
-        made.into_iter().flatten().for_each(|b| scratch::give(b.data));
+        made.into_iter()
+            .flatten()
+            .for_each(|b| scratch::give(b.data));
         Ok(out.into_iter().flatten().collect())
     }
 }

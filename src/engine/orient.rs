@@ -161,7 +161,12 @@ mod tests {
             let up = reference(&stored, o);
             for (u, v) in [(0, 0), (1, 3), (up.width - 1, 0), (2, up.height - 1)] {
                 let r = rect_to_stored(
-                    Rect { x: u as f64, y: v as f64, w: 1.0, h: 1.0 },
+                    Rect {
+                        x: u as f64,
+                        y: v as f64,
+                        w: 1.0,
+                        h: 1.0,
+                    },
                     o,
                     w as f64,
                     h as f64,
