@@ -11,12 +11,11 @@ use super::error::EngineError;
 use crate::catalogue::spec::OutputSpec;
 use crate::media::OutputFormat;
 
-/// libwebp's speed/size trade-off (0 fastest … 6 smallest). Method 2 encodes a 512 px
-/// preview in half the time of the default 4 (9 ms against 18 on a 2-core EPYC VM, about
-/// a tenth of the W2 job) for ~3 % more bytes at the same quality setting and an SSIM
-/// 0.003 lower; both stay within our output criteria against libvips (±10 % bytes, SSIM
-/// no worse than libvips' − 0.005). Methods 3 and 4 cost the same here.
-pub const WEBP_METHOD: i32 = 2;
+/// libwebp's speed/size trade-off (0 fastest … 6 smallest). 4 is libwebp's default and what
+/// the peers we compare against use (libvips, sharp, Pillow). Method 2 would halve the
+/// 512 px preview's encode time for ~3 % more bytes, but the performance brief forbids a
+/// cheaper WebP effort than the peers', so we keep 4 (see docs/performance.md).
+pub const WEBP_METHOD: i32 = 4;
 
 pub fn encode(bitmap: &Bitmap, out: &OutputSpec) -> Result<Vec<u8>, EngineError> {
     let fail = |message: String| EngineError::Encode {
