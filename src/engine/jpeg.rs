@@ -145,6 +145,21 @@ pub fn decode(
     }
     let max_mb = (max_alloc >> 20).clamp(64, u32::MAX as u64) as u32;
     match turbo::decode(bytes, layout, num, denom, max_mb) {
+        // The pixel limit was checked on our own header parse: libjpeg-turbo must agree on
+        // the size it decoded, or two parsers disagree about a hostile file.
+        Ok(d)
+            if (d.width, d.height)
+                != (
+                    turbo::scaled(header.width, num, denom),
+                    turbo::scaled(header.height, num, denom),
+                )
+                && (d.width, d.height) != (header.width, header.height) =>
+        {
+            Err(EngineError::Corrupt(format!(
+                "decoder saw {}×{}, header says {}×{}",
+                d.width, d.height, header.width, header.height
+            )))
+        }
         Ok(d) => {
             if let Some(w) = &d.warning {
                 tracing::debug!(warning = %w, "JPEG decoded with damage");
