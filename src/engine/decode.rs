@@ -86,7 +86,14 @@ impl<'a> Source<'a> {
 
     /// Bytes the decoded bitmap may take, for memory budgeting (RGBA at full size).
     pub fn estimated_decode_bytes(&self) -> u64 {
-        self.width as u64 * self.height as u64 * 4
+        let pixels = self.width as u64 * self.height as u64;
+        match self.media {
+            // libjpeg-turbo decodes 8-bit, at most 4 bytes per pixel (CMYK).
+            MediaType::Jpeg => pixels * 4,
+            // `image` may decode 16-bit RGBA (8 bytes per pixel) and then convert to 8-bit
+            // (4 more) before the first copy is freed.
+            _ => pixels * 12,
+        }
     }
 
     /// Decodes, shrinking on load by up to `scale` (1.0 = full size) where the format
