@@ -10,7 +10,6 @@ use crate::app::{cancel_on_signal, serve, App};
 use crate::catalogue::Catalogue;
 use crate::config::{Backend, Config};
 use crate::job::{JobOrigin, JobRequest, TransformSelection};
-use crate::keys::KeyLayout;
 use crate::storage::{PutRequest, StorageClass};
 
 #[derive(Debug, clap::Args)]
@@ -42,6 +41,22 @@ pub struct LoseArgs {
     #[arg(long)]
     pub bucket: Option<String>,
 }
+
+/// Characters escaped in a URL path segment (non-ASCII is always escaped).
+const URL_SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'%')
+    .add(b'&')
+    .add(b'\'')
+    .add(b'+')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'`')
+    .add(b'{')
+    .add(b'}');
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread()
@@ -110,15 +125,21 @@ pub fn submit_cmd(cfg: Config, catalogue: Catalogue, args: SubmitArgs) -> anyhow
         job.validate()?;
         let id = app.jobs.send(&job.to_message_json()).await?;
         println!("queued job {id} for {bucket}/{}", args.source);
+        let prefix = app.cfg.bucket(&bucket).map_or("derived/".into(), |m| m.prefix);
+        println!(
+            "derived objects: {}{}/<transform>.<ext> in bucket {bucket}",
+            prefix, args.source
+        );
         if app.cfg.backend == Backend::Embedded {
-            let prefix = app
-                .cfg
-                .bucket(&bucket)
-                .map_or("derived/".into(), |m| m.prefix);
+            let encoded: String = args
+                .source
+                .split('/')
+                .map(|s| percent_encoding::utf8_percent_encode(s, URL_SEGMENT).to_string())
+                .collect::<Vec<_>>()
+                .join("/");
             println!(
-                "outputs will appear under {}/buckets/ (keys {})",
-                app.cfg.storage.data_dir.display(),
-                KeyLayout::new(prefix).template("{transform}", "{ext}")
+                "fetch one (with `derivd serve` running): curl -o out 'http://{}/v1/derived/<transform>/{encoded}'",
+                app.cfg.http.listen
             );
         }
         Ok(0)
