@@ -328,113 +328,6 @@ impl Config {
         Ok(cfg)
     }
 
-    fn validate(&self) -> Result<(), ConfigError> {
-        let l = &self.limits;
-        if l.max_input_pixels == 0 || l.max_input_bytes == 0 || l.max_output_side == 0 {
-            return Err(invalid("limits", "every limit must be above zero"));
-        }
-        if self.queue.jobs.is_empty() {
-            return Err(invalid("queue.jobs", "must name the job queue"));
-        }
-        if !(1..=20).contains(&self.queue.wait_secs) {
-            return Err(invalid(
-                "queue.wait_secs",
-                "must be 1..=20 (SQS allows at most 20; 0 would poll in a busy loop)",
-            ));
-        }
-        if self.worker.retry_backoff_secs == 0 {
-            return Err(invalid("worker.retry_backoff_secs", "must be at least 1"));
-        }
-        if self.queue.visibility_timeout_secs == 0 || self.queue.visibility_timeout_secs > 43_200 {
-            return Err(invalid(
-                "queue.visibility_timeout_secs",
-                "must be 1..=43200",
-            ));
-        }
-        if self.queue.max_receives == 0 {
-            return Err(invalid("queue.max_receives", "must be at least 1"));
-        }
-        if self.worker.job_timeout_secs == 0 {
-            return Err(invalid("worker.job_timeout_secs", "must be at least 1"));
-        }
-        if self.worker.memory_budget_bytes < (16 << 20) {
-            return Err(invalid(
-                "worker.memory_budget_bytes",
-                "must be at least 16 MiB",
-            ));
-        }
-        if self.storage.default_bucket.is_empty() {
-            return Err(invalid("storage.default_bucket", "must not be empty"));
-        }
-        if !self.storage.buckets.is_empty()
-            && !self
-                .storage
-                .buckets
-                .iter()
-                .any(|b| b.source == self.storage.default_bucket)
-        {
-            return Err(invalid(
-                "storage.default_bucket",
-                "must be one of storage.buckets[].source (jobs without a bucket use it)",
-            ));
-        }
-        let mut seen: Vec<(String, String)> = Vec::new();
-        for (i, b) in self.storage.buckets.iter().enumerate() {
-            if !b.prefix.is_empty() && !b.prefix.ends_with('/') {
-                return Err(invalid(
-                    &format!("storage.buckets[{i}].prefix"),
-                    "must end with '/' (or be empty for a derived bucket of its own)",
-                ));
-            }
-            let derived = b.derived_bucket.as_deref().unwrap_or(&b.source);
-            // Nested prefixes in one bucket would let a derived key parse back to two
-            // sources.
-            if let Some((_, other)) = seen.iter().find(|(d, p)| {
-                d == derived && (p.starts_with(&b.prefix) || b.prefix.starts_with(p.as_str()))
-            }) {
-                return Err(invalid(
-                    &format!("storage.buckets[{i}]"),
-                    format!(
-                        "derived bucket {derived:?} with prefix {:?} overlaps prefix {other:?} \
-                         of another source bucket; a derived key must lead back to exactly \
-                         one source",
-                        b.prefix
-                    ),
-                ));
-            }
-            seen.push((derived.to_string(), b.prefix.clone()));
-        }
-        for (i, b) in self.storage.buckets.iter().enumerate() {
-            let derived = b.derived_bucket.as_deref().unwrap_or(&b.source);
-            if derived == b.source && b.prefix.is_empty() {
-                return Err(invalid(
-                    &format!("storage.buckets[{i}].prefix"),
-                    "must not be empty when derived objects share the source bucket",
-                ));
-            }
-        }
-        if let Some(token) = &self.http.auth_token {
-            if token.len() < 16 {
-                return Err(invalid("http.auth_token", "must be at least 16 characters"));
-            }
-        }
-        if !self.http.listen.is_empty() {
-            let addr: std::net::SocketAddr = self
-                .http
-                .listen
-                .parse()
-                .map_err(|e| invalid("http.listen", format!("{e}")))?;
-            if !addr.ip().is_loopback() && self.http.auth_token.is_none() {
-                return Err(invalid(
-                    "http.auth_token",
-                    "required when http.listen is not a loopback address",
-                ));
-            }
-        }
-        self.sns.validate()?;
-        Ok(())
-    }
-
     /// The bucket mapping for a source bucket, if jobs may name it. Without explicit
     /// mappings, only the default bucket is allowed, with derived objects beside sources.
     pub fn bucket(&self, source: &str) -> Option<BucketMapping> {
@@ -506,6 +399,8 @@ fn set_path(table: &mut toml::Table, path: &[String], value: toml::Value) {
     }
     t.insert(last.clone(), value);
 }
+
+mod validate;
 
 #[cfg(test)]
 mod tests;
