@@ -447,31 +447,5 @@ async fn heartbeat_keeps_a_slow_job_from_running_twice() {
 async fn concurrent_manifest_merges_on_s3_lose_nothing() {
     let s = stack("svc-manifest").await;
     let store = derivd::storage::s3::S3Store::new(moto::s3().await);
-    let layout = derivd::keys::KeyLayout::default();
-    let merges = (0..8).map(|i| {
-        let (store, layout, bucket) = (store.clone(), layout.clone(), s.bucket.clone());
-        tokio::spawn(async move {
-            let e = derivd::manifest::ManifestEntry {
-                key: format!("derived/s.jpg/t{i}.jpg"),
-                digest: "d".into(),
-                source_etag: "e".into(),
-                content_type: "image/jpeg".into(),
-                bytes: 1,
-                width: 1,
-                height: 1,
-            };
-            let entries = std::collections::BTreeMap::from([(format!("t{i}"), e)]);
-            derivd::manifest::merge(&store, &bucket, &layout, "s.jpg", "e", &entries)
-                .await
-                .unwrap();
-        })
-    });
-    for m in merges {
-        m.await.unwrap();
-    }
-    let (m, _) = derivd::manifest::read(&store, &s.bucket, &layout, "s.jpg")
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(m.derived.len(), 8);
+    common::service::concurrent_manifest_merges_lose_nothing(store, &s.bucket, 8).await;
 }

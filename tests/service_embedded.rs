@@ -452,33 +452,7 @@ async fn http_api_validates_enqueues_and_reports() {
 async fn concurrent_manifest_merges_lose_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let store = derivd::storage::local::LocalStore::new(dir.path()).unwrap();
-    let layout = derivd::keys::KeyLayout::default();
-    let merges = (0..12).map(|i| {
-        let (store, layout) = (store.clone(), layout.clone());
-        tokio::spawn(async move {
-            let e = derivd::manifest::ManifestEntry {
-                key: format!("derived/s.jpg/t{i}.jpg"),
-                digest: "d".into(),
-                source_etag: "e".into(),
-                content_type: "image/jpeg".into(),
-                bytes: 1,
-                width: 1,
-                height: 1,
-            };
-            let entries = BTreeMap::from([(format!("t{i}"), e)]);
-            derivd::manifest::merge(&store, BUCKET, &layout, "s.jpg", "e", &entries)
-                .await
-                .unwrap();
-        })
-    });
-    for m in merges {
-        m.await.unwrap();
-    }
-    let (m, _) = derivd::manifest::read(&store, BUCKET, &layout, "s.jpg")
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(m.derived.len(), 12);
+    common::service::concurrent_manifest_merges_lose_nothing(store, BUCKET, 12).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -20,7 +20,7 @@ use tracing::{info, warn};
 use crate::app::App;
 use crate::catalogue::Transform;
 use crate::config::BucketMapping;
-use crate::engine::{Deadline, Fault};
+use crate::engine::Fault;
 use crate::job::ObjectRef;
 use crate::keys::KeyLayout;
 use crate::manifest::ManifestEntry;
@@ -184,25 +184,16 @@ pub async fn repair_source(
     if owed.is_empty() {
         return Ok(Vec::new());
     }
-    let engine = app.engine.clone();
-    let bytes = source.bytes.clone();
-    let probe_bytes = bytes.clone();
-    let info = tokio::task::spawn_blocking(move || engine.probe(&probe_bytes))
-        .await
-        .map_err(|e| JobError::bug("panic", e.to_string()))??;
-    let reservation = app
-        .budget
-        .reserve(info.estimated_decode_bytes, &app.metrics)
-        .await;
-    let engine = app.engine.clone();
+    let info = crate::worker::run::probe(app, &source.bytes).await?;
     let list: Vec<_> = owed.iter().map(|(t, _)| t.clone()).collect();
-    let renditions = tokio::task::spawn_blocking(move || {
-        // Held until the render ends, even if the caller gives up waiting.
-        let _reservation = reservation;
-        engine.render(&bytes, &list, Deadline::at(deadline))
-    })
-    .await
-    .map_err(|e| JobError::bug("panic", e.to_string()))??;
+    let renditions = crate::worker::run::render(
+        app,
+        source.bytes.clone(),
+        info.estimated_decode_bytes,
+        list,
+        deadline,
+    )
+    .await?;
     let mut done = Vec::new();
     for (r, (t, key)) in renditions.into_iter().zip(owed) {
         let len = r.bytes.len() as u64;

@@ -11,7 +11,7 @@ use futures_util::future::try_join_all;
 use super::error::JobError;
 use crate::app::App;
 use crate::catalogue::Transform;
-use crate::engine::{Deadline, Rendition};
+use crate::engine::{Deadline, Rendition, SourceInfo};
 use crate::job::{JobRequest, TransformSelection};
 use crate::keys::KeyLayout;
 use crate::manifest::{self, ManifestEntry};
@@ -63,11 +63,7 @@ pub async fn run_job(
     let bytes = source.bytes.clone();
     let etag = source.meta.etag.clone();
 
-    let engine = app.engine.clone();
-    let probe_bytes = bytes.clone();
-    let info = tokio::task::spawn_blocking(move || engine.probe(&probe_bytes))
-        .await
-        .map_err(|e| JobError::bug("panic", e.to_string()))??;
+    let info = probe(app, &bytes).await?;
     let wanted = select_transforms(app, &req.transforms, info.media)?;
 
     let mut owed = Vec::new();
@@ -162,6 +158,15 @@ pub async fn run_job(
     Ok(report)
 }
 
+/// Reads the source's header on the blocking pool (format, size, decode memory).
+pub(crate) async fn probe(app: &App, bytes: &Bytes) -> Result<SourceInfo, JobError> {
+    let (engine, bytes) = (app.engine.clone(), bytes.clone());
+    tokio::task::spawn_blocking(move || engine.probe(&bytes))
+        .await
+        .map_err(|e| JobError::bug("panic", e.to_string()))?
+        .map_err(JobError::from)
+}
+
 /// Reads a source, refusing (from a HEAD, before any byte is downloaded) one larger than
 /// the input-size limit.
 pub async fn fetch_source(
@@ -216,7 +221,8 @@ fn select_transforms(
 }
 
 /// Renders on the blocking pool after reserving decode memory.
-async fn render(
+/// Renders on the blocking pool after reserving the source's decode memory.
+pub(crate) async fn render(
     app: &App,
     bytes: Bytes,
     estimated: u64,

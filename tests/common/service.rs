@@ -87,3 +87,38 @@ pub fn metric(app: &App, name: &str, needles: &[&str]) -> f64 {
         .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
         .sum()
 }
+
+/// `n` concurrent manifest merges on one source, each adding its own transform; asserts
+/// none is lost (the If-Match / If-None-Match retry loop of `manifest::merge`).
+pub async fn concurrent_manifest_merges_lose_nothing<S>(store: S, bucket: &str, n: usize)
+where
+    S: derivd::storage::ObjectStore + Clone,
+{
+    let layout = derivd::keys::KeyLayout::default();
+    let merges = (0..n).map(|i| {
+        let (store, layout, bucket) = (store.clone(), layout.clone(), bucket.to_string());
+        tokio::spawn(async move {
+            let e = derivd::manifest::ManifestEntry {
+                key: format!("derived/s.jpg/t{i}.jpg"),
+                digest: "d".into(),
+                source_etag: "e".into(),
+                content_type: "image/jpeg".into(),
+                bytes: 1,
+                width: 1,
+                height: 1,
+            };
+            let entries = std::collections::BTreeMap::from([(format!("t{i}"), e)]);
+            derivd::manifest::merge(&store, &bucket, &layout, "s.jpg", "e", &entries)
+                .await
+                .unwrap();
+        })
+    });
+    for m in merges {
+        m.await.unwrap();
+    }
+    let (m, _) = derivd::manifest::read(&store, bucket, &layout, "s.jpg")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(m.derived.len(), n);
+}
