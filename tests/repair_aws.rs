@@ -8,8 +8,8 @@ use std::time::Duration;
 use aws_sdk_s3::primitives::ByteStream;
 use common::images::{corpus_file, decode, ssim};
 use common::moto;
-use common::service::{eventually, metric, start};
-use derivd::config::{Backend, BucketMapping, Config};
+use common::service::{aws_config, eventually, metric, s3_event, start};
+use derivd::config::Config;
 
 const WAIT: Duration = Duration::from_secs(90);
 
@@ -30,46 +30,14 @@ async fn stack(name: &str, raw: bool) -> Stack {
 }
 
 fn config(s: &Stack) -> Config {
-    let mut cfg = Config {
-        backend: Backend::Aws,
-        ..Config::default()
-    };
-    cfg.aws.endpoint_url = Some(moto::endpoint());
-    cfg.storage.default_bucket = s.bucket.clone();
-    cfg.storage.buckets = vec![BucketMapping {
-        source: s.bucket.clone(),
-        derived_bucket: None,
-        prefix: "derived/".into(),
-    }];
-    cfg.queue.jobs = s.jobs_url.clone();
+    let mut cfg = aws_config(
+        moto::endpoint(),
+        &s.bucket,
+        &s.jobs_url,
+        &s.notices.topic_arn,
+    );
     cfg.queue.repair = s.loss.queue_url.clone();
-    cfg.queue.wait_secs = 1;
-    cfg.queue.visibility_timeout_secs = 30;
-    cfg.worker.job_timeout_secs = 20;
-    cfg.worker.retry_backoff_secs = 1;
-    cfg.notices.sns_topic_arn = s.notices.topic_arn.clone();
-    cfg.http.listen = String::new();
     cfg
-}
-
-/// An S3 event exactly as AWS shapes it; the key form-urlencoded as S3 (and moto) do.
-pub fn s3_event(event_name: &str, bucket: &str, key: &str) -> String {
-    let encoded: String = form_urlencoded::byte_serialize(key.as_bytes()).collect();
-    serde_json::json!({"Records": [{
-        "eventVersion": "2.1",
-        "eventSource": "aws:s3",
-        "awsRegion": "us-east-1",
-        "eventTime": "2026-11-27T09:00:00.000Z",
-        "eventName": event_name,
-        "userIdentity": {"principalId": "AWS:AIDAEXAMPLE"},
-        "requestParameters": {"sourceIPAddress": "203.0.113.9"},
-        "responseElements": {"x-amz-request-id": "C3D13FE58DE4C810",
-                             "x-amz-id-2": "FMyUVURIY8/IgAtTv8xRjskZQpcIZ9KG4V5Wp6S7S/JRWeUWerMUE5JgHvANOjpD"},
-        "s3": {"s3SchemaVersion": "1.0", "configurationId": "rrs-loss",
-               "bucket": {"name": bucket, "ownerIdentity": {"principalId": "A3NL1KOZZKExample"},
-                          "arn": format!("arn:aws:s3:::{bucket}")},
-               "object": {"key": encoded, "sequencer": "0055AED6DCD90281E5"}}}]})
-    .to_string()
 }
 
 async fn publish(topic: &str, message: &str) {

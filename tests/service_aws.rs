@@ -10,8 +10,8 @@ use aws_sdk_sqs::types::QueueAttributeName;
 use common::fault_proxy::{FaultProxy, Match};
 use common::images::corpus_file;
 use common::moto;
-use common::service::{eventually, metric, start, Running};
-use derivd::config::{Backend, BucketMapping, Config};
+use common::service::{aws_config, eventually, metric, start, Running};
+use derivd::config::Config;
 
 const WAIT: Duration = Duration::from_secs(90);
 
@@ -36,27 +36,8 @@ async fn stack(name: &str) -> Stack {
 }
 
 fn config(s: &Stack, endpoint: Option<String>) -> Config {
-    let mut cfg = Config {
-        backend: Backend::Aws,
-        ..Config::default()
-    };
-    cfg.aws.endpoint_url = Some(endpoint.unwrap_or_else(moto::endpoint));
-    cfg.aws.region = Some("us-east-1".into());
-    cfg.storage.default_bucket = s.bucket.clone();
-    cfg.storage.buckets = vec![BucketMapping {
-        source: s.bucket.clone(),
-        derived_bucket: None,
-        prefix: "derived/".into(),
-    }];
-    cfg.queue.jobs = s.jobs_url.clone();
-    cfg.queue.wait_secs = 1;
-    cfg.queue.visibility_timeout_secs = 30;
-    cfg.worker.job_timeout_secs = 20;
-    cfg.worker.retry_backoff_secs = 1;
-    cfg.worker.concurrency = 2;
-    cfg.notices.sns_topic_arn = s.notices.topic_arn.clone();
-    cfg.http.listen = String::new();
-    cfg
+    let endpoint = endpoint.unwrap_or_else(moto::endpoint);
+    aws_config(endpoint, &s.bucket, &s.jobs_url, &s.notices.topic_arn)
 }
 
 async fn upload(bucket: &str, key: &str, bytes: Vec<u8>) {

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use common::images::{corpus_file, decode, ssim};
-use common::service::{embedded_config, eventually, metric, start};
+use common::service::{embedded_config, eventually, metric, s3_event, start};
 use derivd::queue::embedded::{EmbeddedQueue, EmbeddedQueueSettings};
 use derivd::storage::{ObjectStore, PutRequest, StorageClass};
 
@@ -199,20 +199,6 @@ async fn bad_messages_are_dropped_with_a_reason_not_retried_forever() {
         .iter()
         .all(|n| n["error"].as_str().is_some_and(|e| !e.is_empty())));
     svc.stop().await;
-}
-
-fn s3_event(name: &str, bucket: &str, key: &str) -> String {
-    let encoded: String = form_urlencoded::byte_serialize(key.as_bytes()).collect();
-    serde_json::json!({"Records": [{
-        "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
-        "eventTime": "2026-11-27T10:00:00.000Z", "eventName": name,
-        "userIdentity": {"principalId": "AWS:x"},
-        "requestParameters": {"sourceIPAddress": "127.0.0.1"},
-        "responseElements": {"x-amz-request-id": "r", "x-amz-id-2": "i"},
-        "s3": {"s3SchemaVersion": "1.0", "configurationId": "c",
-               "bucket": {"name": bucket, "arn": format!("arn:aws:s3:::{bucket}")},
-               "object": {"key": encoded, "size": 1, "eTag": "e", "sequencer": "0"}}}]})
-    .to_string()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

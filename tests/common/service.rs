@@ -5,13 +5,11 @@ use std::time::{Duration, Instant};
 
 use derivd::app::{serve_with, App};
 use derivd::catalogue::Catalogue;
-use derivd::config::Config;
+use derivd::config::{Backend, BucketMapping, Config};
 use tokio_util::sync::CancellationToken;
 
-/// A config for the embedded backend under `dir`, tuned for fast tests.
-pub fn embedded_config(dir: &std::path::Path) -> Config {
-    let mut cfg = Config::default();
-    cfg.storage.data_dir = dir.to_path_buf();
+/// Tuning every service test shares: short polls, quick retries, two slots, no HTTP.
+fn for_tests(mut cfg: Config) -> Config {
     cfg.queue.wait_secs = 1;
     cfg.queue.visibility_timeout_secs = 30;
     cfg.worker.job_timeout_secs = 20;
@@ -19,6 +17,54 @@ pub fn embedded_config(dir: &std::path::Path) -> Config {
     cfg.worker.concurrency = 2;
     cfg.http.listen = String::new();
     cfg
+}
+
+/// A config for the embedded backend under `dir`, tuned for fast tests.
+pub fn embedded_config(dir: &std::path::Path) -> Config {
+    let mut cfg = Config::default();
+    cfg.storage.data_dir = dir.to_path_buf();
+    for_tests(cfg)
+}
+
+/// A config for the aws backend against `endpoint` (moto, or a fault proxy in front of
+/// it): `bucket` as the only source bucket, derived objects beside sources.
+pub fn aws_config(endpoint: String, bucket: &str, jobs_url: &str, notice_topic: &str) -> Config {
+    let mut cfg = Config {
+        backend: Backend::Aws,
+        ..Config::default()
+    };
+    cfg.aws.endpoint_url = Some(endpoint);
+    cfg.aws.region = Some("us-east-1".into());
+    cfg.storage.default_bucket = bucket.to_string();
+    cfg.storage.buckets = vec![BucketMapping {
+        source: bucket.to_string(),
+        derived_bucket: None,
+        prefix: "derived/".into(),
+    }];
+    cfg.queue.jobs = jobs_url.to_string();
+    cfg.notices.sns_topic_arn = notice_topic.to_string();
+    for_tests(cfg)
+}
+
+/// An S3 event notification exactly as AWS shapes it (userIdentity, requestParameters,
+/// responseElements, sequencer); the key form-urlencoded as S3 (and moto) do.
+pub fn s3_event(event_name: &str, bucket: &str, key: &str) -> String {
+    let encoded: String = form_urlencoded::byte_serialize(key.as_bytes()).collect();
+    serde_json::json!({"Records": [{
+        "eventVersion": "2.1",
+        "eventSource": "aws:s3",
+        "awsRegion": "us-east-1",
+        "eventTime": "2026-11-27T09:00:00.000Z",
+        "eventName": event_name,
+        "userIdentity": {"principalId": "AWS:AIDAEXAMPLE"},
+        "requestParameters": {"sourceIPAddress": "203.0.113.9"},
+        "responseElements": {"x-amz-request-id": "C3D13FE58DE4C810",
+                             "x-amz-id-2": "FMyUVURIY8/IgAtTv8xRjskZQpcIZ9KG4V5Wp6S7S/JRWeUWerMUE5JgHvANOjpD"},
+        "s3": {"s3SchemaVersion": "1.0", "configurationId": "derivd-test",
+               "bucket": {"name": bucket, "ownerIdentity": {"principalId": "A3NL1KOZZKExample"},
+                          "arn": format!("arn:aws:s3:::{bucket}")},
+               "object": {"key": encoded, "sequencer": "0055AED6DCD90281E5"}}}]})
+    .to_string()
 }
 
 pub struct Running {
