@@ -78,6 +78,12 @@ pub fn to_srgb_deferred(pixels: Pixels, width: u32, height: u32, icc: Option<&[u
     }
 }
 
+/// True when pixels tagged with `icc` need converting to be sRGB (an RGB profile that is
+/// not sRGB); false for an unreadable profile, which is ignored everywhere.
+pub fn icc_needs_conversion(icc: &[u8]) -> bool {
+    Profile::new_icc(icc).is_ok_and(|p| needs_rgb_conversion(&p))
+}
+
 fn fix_for(profile: Profile) -> Option<ColorFix> {
     needs_rgb_conversion(&profile).then_some(ColorFix {
         profile,

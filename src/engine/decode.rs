@@ -12,10 +12,17 @@ use std::io::Cursor;
 
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader};
 
-use super::color::{to_srgb_deferred, Pixels, Srgb};
+use super::color::{to_srgb_deferred, ColorFix, Pixels, Srgb};
 use super::error::{from_image, EngineError};
+use super::frame::Frame;
 use super::{jpeg, orient, Limits};
 use crate::media::MediaType;
+
+/// One decode: the pixels as stored, and the colour conversion they still need (RGB only).
+pub struct Decoded {
+    pub frame: Frame,
+    pub fix: Option<ColorFix>,
+}
 
 /// A source whose header has been read; nothing large is allocated yet.
 pub struct Source<'a> {
@@ -98,11 +105,26 @@ impl<'a> Source<'a> {
 
     /// Decodes, shrinking on load by up to `scale` (1.0 = full size) where the format
     /// allows it. The result is *not* yet oriented, and may carry a pending conversion.
-    pub fn decode(&self, scale: f64) -> Result<Srgb, EngineError> {
-        match (&self.jpeg, self.media) {
-            (Some(h), _) => jpeg::decode(self.bytes, h, self.max_alloc, scale),
-            (None, m) => decode_other(self.bytes, m, self.max_alloc),
-        }
+    /// With `planar`, a JPEG that allows it comes back as YCbCr planes (`planar.rs`).
+    pub fn decode(&self, scale: f64, planar: bool) -> Result<Decoded, EngineError> {
+        let srgb = match (&self.jpeg, self.media) {
+            (Some(h), _) => {
+                if planar {
+                    if let Some(p) = jpeg::decode_planar(self.bytes, h, self.max_alloc, scale)? {
+                        return Ok(Decoded {
+                            frame: Frame::Ycc(p),
+                            fix: None,
+                        });
+                    }
+                }
+                jpeg::decode(self.bytes, h, self.max_alloc, scale)?
+            }
+            (None, m) => decode_other(self.bytes, m, self.max_alloc)?,
+        };
+        Ok(Decoded {
+            frame: Frame::Rgb(srgb.bitmap),
+            fix: srgb.fix,
+        })
     }
 }
 

@@ -8,6 +8,7 @@ use image::{ExtendedColorType, ImageEncoder};
 
 use super::bitmap::Bitmap;
 use super::error::EngineError;
+use super::planar::Planes;
 use crate::catalogue::spec::OutputSpec;
 use crate::media::OutputFormat;
 
@@ -17,11 +18,36 @@ use crate::media::OutputFormat;
 /// cheaper WebP effort than the peers', so we keep 4 (see docs/performance.md).
 pub const WEBP_METHOD: i32 = 4;
 
-pub fn encode(bitmap: &Bitmap, out: &OutputSpec) -> Result<Vec<u8>, EngineError> {
-    let fail = |message: String| EngineError::Encode {
+/// The quality a JPEG output is written at.
+pub fn jpeg_quality(out: &OutputSpec) -> u8 {
+    out.quality.unwrap_or(82)
+}
+
+fn webp_quality(out: &OutputSpec) -> f32 {
+    out.quality.unwrap_or(80) as f32
+}
+
+fn failure(out: &OutputSpec) -> impl Fn(String) -> EngineError + '_ {
+    |message| EngineError::Encode {
         format: out.format.name().to_string(),
         message,
-    };
+    }
+}
+
+/// Encodes YCbCr planes (the YCbCr path: JPEG and WebP only).
+pub fn encode_planes(planes: &Planes, out: &OutputSpec) -> Result<Vec<u8>, EngineError> {
+    let fail = failure(out);
+    match out.format {
+        OutputFormat::Jpeg => planes.encode_jpeg(jpeg_quality(out)).map_err(fail),
+        OutputFormat::Webp => {
+            super::webp_yuv::encode(planes, webp_quality(out), WEBP_METHOD).map_err(fail)
+        }
+        OutputFormat::Png => Err(fail("PNG is not written from YCbCr planes".into())),
+    }
+}
+
+pub fn encode(bitmap: &Bitmap, out: &OutputSpec) -> Result<Vec<u8>, EngineError> {
+    let fail = failure(out);
     match out.format {
         OutputFormat::Jpeg => {
             let flat;
@@ -31,7 +57,7 @@ pub fn encode(bitmap: &Bitmap, out: &OutputSpec) -> Result<Vec<u8>, EngineError>
             } else {
                 bitmap
             };
-            let quality = out.quality.unwrap_or(82);
+            let quality = jpeg_quality(out);
             super::turbo::encode(&rgb.data, rgb.width, rgb.height, rgb.channels, quality)
                 .map_err(fail)
         }
@@ -42,7 +68,7 @@ pub fn encode(bitmap: &Bitmap, out: &OutputSpec) -> Result<Vec<u8>, EngineError>
                 webp::Encoder::from_rgb(&bitmap.data, bitmap.width, bitmap.height)
             };
             let mut config = webp::WebPConfig::new().map_err(|()| fail("WebP config".into()))?;
-            config.quality = out.quality.unwrap_or(80) as f32;
+            config.quality = webp_quality(out);
             config.method = WEBP_METHOD;
             let mem = enc
                 .encode_advanced(&config)

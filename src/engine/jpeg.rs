@@ -13,9 +13,10 @@
 
 use std::io::Cursor;
 
-use super::color::{to_srgb_deferred, Pixels, Srgb};
+use super::color::{icc_needs_conversion, to_srgb_deferred, Pixels, Srgb};
 use super::error::EngineError;
-use super::{orient, turbo};
+use super::planar::Planes;
+use super::{orient, turbo, turbo_yuv};
 
 /// What the markers before the first scan say.
 #[derive(Debug, Clone, Default)]
@@ -145,22 +146,8 @@ pub fn decode(
     }
     let max_mb = (max_alloc >> 20).clamp(64, u32::MAX as u64) as u32;
     match turbo::decode(bytes, layout, num, denom, max_mb) {
-        // The pixel limit was checked on our own header parse: libjpeg-turbo must agree on
-        // the size it decoded, or two parsers disagree about a hostile file.
-        Ok(d)
-            if (d.width, d.height)
-                != (
-                    turbo::scaled(header.width, num, denom),
-                    turbo::scaled(header.height, num, denom),
-                )
-                && (d.width, d.height) != (header.width, header.height) =>
-        {
-            Err(EngineError::Corrupt(format!(
-                "decoder saw {}×{}, header says {}×{}",
-                d.width, d.height, header.width, header.height
-            )))
-        }
         Ok(d) => {
+            agreed_size(header, (num, denom), (d.width, d.height))?;
             if let Some(w) = &d.warning {
                 tracing::debug!(warning = %w, "JPEG decoded with damage");
             }
@@ -185,6 +172,61 @@ pub fn decode(
         Err(why) => {
             tracing::debug!(error = %why, "libjpeg-turbo refused the JPEG; trying jpeg-decoder");
             fallback_decode(bytes, max_alloc, scale)
+        }
+    }
+}
+
+/// The pixel limit was checked on our own header parse: libjpeg-turbo must agree on the
+/// size it decoded (at `num/denom`, or at full size for lossless files), or two parsers
+/// disagree about a hostile file.
+fn agreed_size(
+    header: &Header,
+    (num, denom): (u32, u32),
+    got: (u32, u32),
+) -> Result<(), EngineError> {
+    let scaled = (
+        turbo::scaled(header.width, num, denom),
+        turbo::scaled(header.height, num, denom),
+    );
+    if got != scaled && got != (header.width, header.height) {
+        return Err(EngineError::Corrupt(format!(
+            "decoder saw {}×{}, header says {}×{}",
+            got.0, got.1, header.width, header.height
+        )));
+    }
+    Ok(())
+}
+
+/// Decodes to YCbCr planes for the YCbCr path (`planar.rs`), when this JPEG can take it:
+/// three components, decodable by libjpeg-turbo, colours already sRGB. `Ok(None)` sends
+/// the source down the RGB path ([`decode`]), which also reports what is wrong with a file
+/// libjpeg-turbo refuses.
+pub fn decode_planar(
+    bytes: &[u8],
+    header: &Header,
+    max_alloc: u64,
+    scale: f64,
+) -> Result<Option<Planes>, EngineError> {
+    if header.fallback_only
+        || header.components != 3
+        || header.icc.as_deref().is_some_and(icc_needs_conversion)
+    {
+        return Ok(None);
+    }
+    let (num, denom) = pick_scale(header.width, header.height, scale);
+    let max_mb = (max_alloc >> 20).clamp(64, u32::MAX as u64) as u32;
+    match turbo_yuv::decode(bytes, num, denom, max_mb) {
+        Ok(Some(d)) => {
+            agreed_size(header, (num, denom), (d.width, d.height))?;
+            if let Some(w) = &d.warning {
+                tracing::debug!(warning = %w, "JPEG decoded with damage");
+            }
+            Ok(Some(Planes::from_decode(d)))
+        }
+        Ok(None) => Ok(None),
+        Err(why) => {
+            tracing::debug!(error = %why, "no planar decode; trying the RGB path");
+            Ok(None)
         }
     }
 }

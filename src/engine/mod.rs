@@ -26,14 +26,18 @@ mod deadline;
 mod decode;
 mod encode;
 mod error;
+mod frame;
 pub mod geometry;
 mod jpeg;
 mod orient;
+mod planar;
 mod resize;
 mod scratch;
 #[doc(hidden)]
 pub mod stages;
 mod turbo;
+mod turbo_yuv;
+mod webp_yuv;
 
 use std::borrow::Cow;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -45,6 +49,7 @@ pub use error::{EngineError, Fault};
 
 use crate::catalogue::Transform;
 use crate::media::{detect, Detected, MediaType};
+use frame::Frame;
 
 /// Resource limits applied to every source.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -181,19 +186,23 @@ impl Engine {
         deadline.check("header")?;
 
         let o = src.orientation;
-        let color::Srgb {
-            bitmap: decoded,
+        // The YCbCr path when every output can be written from planes (`planar.rs`).
+        let planar = transforms
+            .iter()
+            .all(|t| planar::chroma_for(&t.output).is_some());
+        let decode::Decoded {
+            frame: decoded,
             mut fix,
-        } = src.decode(scale.min(1.0))?;
+        } = src.decode(scale.min(1.0), planar)?;
         deadline.check("decode")?;
 
         // Plans are in full-resolution upright coordinates; the decode is stored-oriented
         // and may be smaller.
         let (sw, sh) = (src.width as f64, src.height as f64);
-        let (dw, dh) = (decoded.width, decoded.height);
+        let (dw, dh) = decoded.size();
         let (kx, ky) = (dw as f64 / sw, dh as f64 / sh);
         let mut resizer = resize::thread_resizer();
-        let mut made: Vec<Option<bitmap::Bitmap>> = vec![None; transforms.len()];
+        let mut made: Vec<Option<Frame>> = vec![None; transforms.len()];
         let mut sources = Vec::new();
         let mut out: Vec<Option<Rendition>> = vec![None; transforms.len()];
         for i in cascade::order(&plans) {
@@ -202,18 +211,16 @@ impl Engine {
             let image = match cascade::pick(&plans, &sources, i, up_w, up_h) {
                 Some(j) => {
                     let base = made[j].as_ref().expect("sources are kept");
-                    let crop = plan.crop.scaled(
-                        base.width as f64 / up_w as f64,
-                        base.height as f64 / up_h as f64,
-                        base.width,
-                        base.height,
-                    );
-                    Cow::Owned(resize::resize(
+                    let (bw, bh) = base.size();
+                    let crop =
+                        plan.crop
+                            .scaled(bw as f64 / up_w as f64, bh as f64 / up_h as f64, bw, bh);
+                    Cow::Owned(base.resize(
                         &mut resizer,
-                        base,
                         crop,
                         plan.out_w,
                         plan.out_h,
+                        &t.output,
                     )?)
                 }
                 None => {
@@ -223,27 +230,24 @@ impl Engine {
                     } else {
                         (plan.out_w, plan.out_h)
                     };
-                    let identity = resize::is_identity_dims(dw, dh, crop, ow, oh);
-                    let mut r = if !identity {
-                        Cow::Owned(resize::resize(&mut resizer, &decoded, crop, ow, oh)?)
+                    let mut r = if !decoded.is_identity(crop, ow, oh) {
+                        Cow::Owned(decoded.resize(&mut resizer, crop, ow, oh, &t.output)?)
                     } else if fix.is_none() && o <= 1 {
                         Cow::Borrowed(&decoded)
                     } else {
                         Cow::Owned(decoded.clone())
                     };
-                    if let Cow::Owned(b) = &mut r {
-                        if let Some(f) = fix.as_mut() {
-                            f.apply(b);
-                        }
+                    if let (Cow::Owned(Frame::Rgb(b)), Some(f)) = (&mut r, fix.as_mut()) {
+                        f.apply(b);
                     }
                     match r {
-                        Cow::Owned(b) => Cow::Owned(orient::apply(b, o)),
+                        Cow::Owned(b) => Cow::Owned(b.orient(o)),
                         borrowed => borrowed,
                     }
                 }
             };
             deadline.check("resize")?;
-            let bytes = encode::encode(&image, &t.output)?;
+            let bytes = image.encode(&t.output)?;
             deadline.check("encode")?;
             out[i] = Some(Rendition {
                 transform: t.clone(),
@@ -252,19 +256,17 @@ impl Engine {
                 height: plan.out_h,
                 elapsed: started.elapsed(),
             });
-            if let Cow::Owned(b) = image {
+            if let Cow::Owned(f) = image {
                 if cascade::whole_frame(plan, up_w, up_h) {
-                    made[i] = Some(b);
+                    made[i] = Some(f);
                     sources.push(i);
                 } else {
-                    scratch::give(b.data);
+                    f.recycle();
                 }
             }
         }
-        scratch::give(decoded.data);
-        made.into_iter()
-            .flatten()
-            .for_each(|b| scratch::give(b.data));
+        decoded.recycle();
+        made.into_iter().flatten().for_each(Frame::recycle);
         Ok(out.into_iter().flatten().collect())
     }
 }

@@ -7,9 +7,10 @@
 
 use std::cell::RefCell;
 use std::ops::{Deref, DerefMut};
+use std::sync::LazyLock;
 
 use fast_image_resize::images::{Image, ImageRef};
-use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
+use fast_image_resize::{Filter, FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
 
 use super::bitmap::Bitmap;
 use super::error::EngineError;
@@ -108,19 +109,246 @@ pub fn resize_raw(
     out_w: u32,
     out_h: u32,
 ) -> Result<Vec<u8>, EngineError> {
-    let pt = pixel_type(channels);
+    convolve(
+        resizer,
+        (width, height, pixel_type(channels)),
+        pixels,
+        crop,
+        (out_w, out_h),
+        true,
+    )
+}
+
+/// One Lanczos3 resize of `crop` of an image to `out_w × out_h`, into a `scratch` buffer.
+/// With `alpha`, a fourth channel is treated as alpha (premultiplied while convolving).
+fn convolve(
+    resizer: &mut Resizer,
+    (width, height, pt): (u32, u32, PixelType),
+    pixels: &[u8],
+    crop: Rect,
+    (out_w, out_h): (u32, u32),
+    alpha: bool,
+) -> Result<Vec<u8>, EngineError> {
     let src_view = ImageRef::new(width, height, pixels, pt)
         .map_err(|e| EngineError::Internal(format!("resize source: {e}")))?;
-    let len = out_w as usize * out_h as usize * channels as usize;
-    let mut buf = super::scratch::take(len);
-    buf.resize(len, 0);
+    let len = out_w as usize * out_h as usize * pt.size();
+    // Every pixel of the target is written by the resizer.
+    let buf = super::scratch::take_sized(len);
     let mut dst = Image::from_vec_u8(out_w, out_h, buf, pt)
         .map_err(|e| EngineError::Internal(format!("resize target: {e}")))?;
     let options = ResizeOptions::new()
-        .resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3))
+        .resize_alg(ResizeAlg::Convolution(lanczos3()))
+        .use_alpha(alpha)
         .crop(crop.x, crop.y, crop.w, crop.h);
     resizer
         .resize(&src_view, &mut dst, &options)
         .map_err(|e| EngineError::Internal(format!("resize: {e}")))?;
     Ok(dst.into_vec())
+}
+
+/// Lanczos3, its weights read from a table. `fast_image_resize` evaluates the filter for
+/// every tap of every output pixel of every resize (two `sin` calls each); with three
+/// planes per output that was 4 % of a W2 job. Linear interpolation between 1/1024-px
+/// samples is within 2e-6 of the exact kernel, far below the 14-bit fixed-point weights
+/// the convolution then uses.
+fn lanczos3() -> FilterType {
+    FilterType::Custom(Filter::new("Lanczos3", lanczos3_table, 3.0).expect("positive support"))
+}
+
+fn lanczos3_table(x: f64) -> f64 {
+    let t = x.abs() * LUT_STEPS as f64;
+    if t >= 3.0 * LUT_STEPS as f64 {
+        return 0.0;
+    }
+    let (i, f) = (t as usize, t.fract());
+    let table = &*LANCZOS3;
+    table[i] + (table[i + 1] - table[i]) * f
+}
+
+const LUT_STEPS: usize = 1024;
+
+static LANCZOS3: LazyLock<Vec<f64>> = LazyLock::new(|| {
+    (0..=3 * LUT_STEPS + 1)
+        .map(|i| lanczos3_exact(i as f64 / LUT_STEPS as f64))
+        .collect()
+});
+
+fn lanczos3_exact(x: f64) -> f64 {
+    fn sinc(x: f64) -> f64 {
+        if x == 0.0 {
+            1.0
+        } else {
+            let a = x * std::f64::consts::PI;
+            a.sin() / a
+        }
+    }
+    if x.abs() < 3.0 {
+        sinc(x) * sinc(x / 3.0)
+    } else {
+        0.0
+    }
+}
+
+/// Resizes one plane (one channel), as [`resize`] would but about twice as fast.
+///
+/// `fast_image_resize` runs the vertical pass first, then the horizontal one, whose
+/// one-channel kernel handles one sample per tap where the four-channel one handles four
+/// for about the same work (it was 17 % of a W2 job on the YCbCr path). So: the vertical
+/// pass on the plane as it is, then each group of four rows zipped into one four-channel
+/// row, the horizontal pass on those, and the rows unzipped. The zips are plain copies,
+/// and the result is the same as one two-pass resize.
+pub fn resize_plane(
+    resizer: &mut Resizer,
+    src: &Bitmap,
+    crop: Rect,
+    out_w: u32,
+    out_h: u32,
+) -> Result<Bitmap, EngineError> {
+    debug_assert_eq!(src.channels, 1);
+    let w = src.width;
+    let rows = Rect {
+        x: 0.0,
+        w: w as f64,
+        ..crop
+    };
+    let tall = convolve(
+        resizer,
+        (w, src.height, PixelType::U8),
+        &src.data,
+        rows,
+        (w, out_h),
+        false,
+    )?;
+    let groups = out_h.div_ceil(4);
+    let zipped = zip4(&tall, w as usize, out_h as usize);
+    super::scratch::give(tall);
+    let cols = Rect {
+        y: 0.0,
+        h: groups as f64,
+        ..crop
+    };
+    let narrow = convolve(
+        resizer,
+        (w, groups, PixelType::U8x4),
+        &zipped,
+        cols,
+        (out_w, groups),
+        false,
+    )?;
+    super::scratch::give(zipped);
+    let data = unzip4(&narrow, out_w as usize, out_h as usize);
+    super::scratch::give(narrow);
+    Ok(Bitmap {
+        width: out_w,
+        height: out_h,
+        channels: 1,
+        data,
+    })
+}
+
+/// Rows `4g..4g+4` of a `w`-wide plane of `h` rows become row `g` of a four-channel image
+/// (the last group repeats the last row). Written as 32-bit words so that it vectorises.
+fn zip4(plane: &[u8], w: usize, h: usize) -> Vec<u8> {
+    let groups = h.div_ceil(4);
+    let mut out = super::scratch::take_sized(w * 4 * groups);
+    let row = |r: usize| &plane[r.min(h - 1) * w..][..w];
+    for (g, dst) in out.chunks_exact_mut(w * 4).enumerate() {
+        let (a, b, c, d) = (row(4 * g), row(4 * g + 1), row(4 * g + 2), row(4 * g + 3));
+        for (x, px) in dst.chunks_exact_mut(4).enumerate() {
+            let word = u32::from_le_bytes([a[x], b[x], c[x], d[x]]);
+            px.copy_from_slice(&word.to_le_bytes());
+        }
+    }
+    out
+}
+
+/// The inverse of [`zip4`]: a `w`-wide plane of `h` rows.
+fn unzip4(zipped: &[u8], w: usize, h: usize) -> Vec<u8> {
+    let mut out = super::scratch::take_sized(w * h);
+    for (g, src) in zipped.chunks_exact(w * 4).enumerate() {
+        for k in 0..4.min(h - 4 * g) {
+            let dst = &mut out[(4 * g + k) * w..][..w];
+            for (o, px) in dst.iter_mut().zip(src.chunks_exact(4)) {
+                let word = u32::from_le_bytes([px[0], px[1], px[2], px[3]]);
+                *o = (word >> (8 * k)) as u8;
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_kernel_table_matches_lanczos3() {
+        for i in 0..=70_000 {
+            let x = -3.5 + i as f64 * 1e-4;
+            let err = (lanczos3_table(x) - lanczos3_exact(x)).abs();
+            assert!(err < 2e-6, "{x}: {err}");
+        }
+    }
+
+    #[test]
+    fn zipped_plane_resize_equals_a_plain_resize() {
+        let (w, h) = (203u32, 157u32);
+        let data: Vec<u8> = (0..w * h)
+            .map(|i| ((i * 37) ^ (i / w * 11)) as u8)
+            .collect();
+        let src = Bitmap {
+            width: w,
+            height: h,
+            channels: 1,
+            data,
+        };
+        let mut r = Resizer::new();
+        for (crop, ow, oh) in [
+            (
+                Rect {
+                    x: 0.0,
+                    y: 0.0,
+                    w: 203.0,
+                    h: 157.0,
+                },
+                100,
+                77,
+            ),
+            (
+                Rect {
+                    x: 10.5,
+                    y: 3.25,
+                    w: 150.0,
+                    h: 150.0,
+                },
+                61,
+                61,
+            ),
+            (
+                Rect {
+                    x: 0.0,
+                    y: 0.0,
+                    w: 203.0,
+                    h: 157.0,
+                },
+                203,
+                157,
+            ),
+            (
+                Rect {
+                    x: 0.0,
+                    y: 0.0,
+                    w: 202.0,
+                    h: 155.0,
+                },
+                1,
+                2,
+            ),
+        ] {
+            let fast = resize_plane(&mut r, &src, crop, ow, oh).unwrap();
+            let plain = resize(&mut r, &src, crop, ow, oh).unwrap();
+            assert_eq!((fast.width, fast.height), (ow, oh));
+            assert_eq!(fast.data, plain.data, "{crop:?} → {ow}×{oh}");
+        }
+    }
 }

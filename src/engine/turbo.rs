@@ -18,7 +18,7 @@ use std::ffi::{c_int, CStr};
 use turbojpeg_sys as tj;
 
 /// libjpeg's own message for the last error on `handle`.
-fn last_error(handle: tj::tjhandle) -> String {
+pub(super) fn last_error(handle: tj::tjhandle) -> String {
     // SAFETY: tj3GetErrorStr returns a pointer to a static or per-handle NUL-terminated
     // buffer, valid until the next call on this handle.
     unsafe {
@@ -31,10 +31,10 @@ fn last_error(handle: tj::tjhandle) -> String {
 }
 
 /// An owned TurboJPEG instance.
-struct Handle(tj::tjhandle);
+pub(super) struct Handle(pub(super) tj::tjhandle);
 
 impl Handle {
-    fn new(kind: tj::TJINIT) -> Result<Handle, String> {
+    pub(super) fn new(kind: tj::TJINIT) -> Result<Handle, String> {
         // SAFETY: plain constructor; NULL on failure.
         let h = unsafe { tj::tj3Init(kind as c_int) };
         if h.is_null() {
@@ -43,7 +43,7 @@ impl Handle {
         Ok(Handle(h))
     }
 
-    fn set(&mut self, param: tj::TJPARAM, value: c_int) -> Result<(), String> {
+    pub(super) fn set(&mut self, param: tj::TJPARAM, value: c_int) -> Result<(), String> {
         // SAFETY: valid handle; unknown parameters are reported, not UB.
         if unsafe { tj::tj3Set(self.0, param as c_int, value) } != 0 {
             return Err(last_error(self.0));
@@ -51,13 +51,13 @@ impl Handle {
         Ok(())
     }
 
-    fn get(&self, param: tj::TJPARAM) -> c_int {
+    pub(super) fn get(&self, param: tj::TJPARAM) -> c_int {
         // SAFETY: valid handle; a plain getter.
         unsafe { tj::tj3Get(self.0, param as c_int) }
     }
 
     /// After a call returned -1: was it only a warning (the output is complete)?
-    fn only_warning(&self) -> bool {
+    pub(super) fn only_warning(&self) -> bool {
         // SAFETY: valid handle.
         unsafe { tj::tj3GetErrorCode(self.0) == tj::TJERR_TJERR_WARNING as c_int }
     }
@@ -111,16 +111,21 @@ pub struct Decoded {
 }
 
 /// A decompressor that has read `jpeg`'s header, with the scale set.
-struct Opened {
-    handle: Handle,
+pub(super) struct Opened {
+    pub handle: Handle,
     /// Scaled output size.
-    width: u32,
-    height: u32,
+    pub width: u32,
+    pub height: u32,
 }
 
 /// Reads the header and sets the scale (`num/denom`; lossless files are never scaled).
 /// `max_memory_mb` caps libjpeg's own working memory (progressive coefficient buffers).
-fn open(jpeg: &[u8], num: u32, denom: u32, max_memory_mb: u32) -> Result<Opened, String> {
+pub(super) fn open(
+    jpeg: &[u8],
+    num: u32,
+    denom: u32,
+    max_memory_mb: u32,
+) -> Result<Opened, String> {
     let mut h = Handle::new(tj::TJINIT_TJINIT_DECOMPRESS)?;
     h.set(tj::TJPARAM_TJPARAM_SAVEMARKERS, 0)?; // we read ICC/EXIF ourselves
     h.set(tj::TJPARAM_TJPARAM_SCANLIMIT, 500)?; // progressive scan bombs
@@ -212,9 +217,21 @@ pub fn decode(
     })
 }
 
+/// 4:4:4 (no chroma subsampling).
+pub const SAMP_444: tj::TJSAMP = tj::TJSAMP_TJSAMP_444;
+
+/// Chroma subsampling of a JPEG written at `quality`: 4:2:0 below 90 and 4:4:4 from 90 on,
+/// as libvips does.
+pub fn subsamp_for(quality: u8) -> tj::TJSAMP {
+    if quality >= 90 {
+        tj::TJSAMP_TJSAMP_444
+    } else {
+        tj::TJSAMP_TJSAMP_420
+    }
+}
+
 /// Encodes packed RGB (3 channels) or grey (1 channel) as a baseline JPEG with standard
-/// Huffman tables, like libvips' and Pillow's defaults. Chroma is 4:2:0 below quality 90
-/// and 4:4:4 from 90 on, as libvips does.
+/// Huffman tables, like libvips' and Pillow's defaults (chroma as [`subsamp_for`]).
 pub fn encode(
     pixels: &[u8],
     width: u32,
@@ -224,21 +241,56 @@ pub fn encode(
 ) -> Result<Vec<u8>, String> {
     let (pf, subsamp) = match channels {
         1 => (tj::TJPF_TJPF_GRAY, tj::TJSAMP_TJSAMP_GRAY),
-        3 if quality >= 90 => (tj::TJPF_TJPF_RGB, tj::TJSAMP_TJSAMP_444),
-        3 => (tj::TJPF_TJPF_RGB, tj::TJSAMP_TJSAMP_420),
+        3 => (tj::TJPF_TJPF_RGB, subsamp_for(quality)),
         c => return Err(format!("cannot encode {c} channels as JPEG")),
     };
     let pitch = width as usize * channels as usize;
-    if width == 0 || height == 0 || width > 65_535 || height > 65_535 {
-        return Err(format!("cannot encode {width}×{height} as JPEG"));
-    }
+    check_size(width, height)?;
     if pixels.len() != pitch * height as usize {
         return Err("pixel buffer size does not match the image".into());
     }
+    let h = compressor(quality, subsamp)?;
+    // SAFETY: `pixels` holds height rows of `pitch` bytes (checked above); the output
+    // pointers come from `compress_into`.
+    compress_into(&h, width, height, subsamp, |buf, size| unsafe {
+        tj::tj3Compress8(
+            h.0,
+            pixels.as_ptr(),
+            width as c_int,
+            pitch as c_int,
+            height as c_int,
+            pf,
+            buf,
+            size,
+        )
+    })
+}
+
+pub(super) fn check_size(width: u32, height: u32) -> Result<(), String> {
+    if width == 0 || height == 0 || width > 65_535 || height > 65_535 {
+        return Err(format!("cannot encode {width}×{height} as JPEG"));
+    }
+    Ok(())
+}
+
+/// A compressor set to `quality` and `subsamp`, writing into caller-sized buffers.
+pub(super) fn compressor(quality: u8, subsamp: tj::TJSAMP) -> Result<Handle, String> {
     let mut h = Handle::new(tj::TJINIT_TJINIT_COMPRESS)?;
     h.set(tj::TJPARAM_TJPARAM_QUALITY, quality.clamp(1, 100) as c_int)?;
     h.set(tj::TJPARAM_TJPARAM_SUBSAMP, subsamp)?;
     h.set(tj::TJPARAM_TJPARAM_NOREALLOC, 1)?;
+    Ok(h)
+}
+
+/// Runs `compress(&mut buf, &mut size)` (one of the tj3Compress calls on `h`) into a buffer
+/// of the worst-case size tj3JPEGBufSize gives, and returns the bytes written.
+pub(super) fn compress_into(
+    h: &Handle,
+    width: u32,
+    height: u32,
+    subsamp: tj::TJSAMP,
+    compress: impl FnOnce(*mut *mut u8, *mut tj::size_t) -> c_int,
+) -> Result<Vec<u8>, String> {
     // SAFETY: pure size computation.
     let cap = unsafe { tj::tj3JPEGBufSize(width as c_int, height as c_int, subsamp) };
     if cap == 0 || cap == tj::size_t::MAX {
@@ -247,21 +299,9 @@ pub fn encode(
     let mut out = Vec::<u8>::with_capacity(cap as usize);
     let mut ptr = out.as_mut_ptr();
     let mut size: tj::size_t = cap;
-    // SAFETY: `pixels` holds height rows of `pitch` bytes (checked above); `out` has `cap`
-    // bytes, the worst case tj3JPEGBufSize promises, and NOREALLOC forbids libjpeg-turbo
-    // from replacing the buffer. On return `size` bytes of it are written.
-    let rc = unsafe {
-        tj::tj3Compress8(
-            h.0,
-            pixels.as_ptr(),
-            width as c_int,
-            pitch as c_int,
-            height as c_int,
-            pf,
-            &mut ptr,
-            &mut size,
-        )
-    };
+    // `out` has `cap` bytes, the worst case tj3JPEGBufSize promises, and NOREALLOC forbids
+    // libjpeg-turbo from replacing the buffer. On return `size` bytes of it are written.
+    let rc = compress(&mut ptr, &mut size);
     if rc != 0 && !h.only_warning() {
         return Err(last_error(h.0));
     }

@@ -1,0 +1,82 @@
+//! What flows from the decoder through the resizer to the encoders: an RGB(A) bitmap (any
+//! source, any output) or YCbCr planes (a JPEG source with JPEG and WebP outputs only, see
+//! `planar.rs`). One decode makes one kind; everything resized from it is the same kind.
+
+use fast_image_resize::Resizer;
+
+use super::bitmap::Bitmap;
+use super::error::EngineError;
+use super::geometry::Rect;
+use super::planar::{self, Planes};
+use super::{encode, orient, resize, scratch};
+use crate::catalogue::spec::OutputSpec;
+
+#[derive(Debug, Clone)]
+pub enum Frame {
+    Rgb(Bitmap),
+    Ycc(Planes),
+}
+
+impl Frame {
+    /// Size in pixels.
+    pub fn size(&self) -> (u32, u32) {
+        match self {
+            Frame::Rgb(b) => (b.width, b.height),
+            Frame::Ycc(p) => (p.width, p.height),
+        }
+    }
+
+    /// True when resizing `crop` to `out_w × out_h` would return this frame unchanged (so
+    /// the caller can use it as it is instead of copying it). Planes always go through the
+    /// resizer: their chroma may need another resolution, their luma plane may be padded.
+    pub fn is_identity(&self, crop: Rect, out_w: u32, out_h: u32) -> bool {
+        match self {
+            Frame::Rgb(b) => resize::is_identity_dims(b.width, b.height, crop, out_w, out_h),
+            Frame::Ycc(_) => false,
+        }
+    }
+
+    /// Resizes `crop` (in this frame's pixel coordinates) to `out_w × out_h`, ready for
+    /// `out`'s encoder.
+    pub fn resize(
+        &self,
+        resizer: &mut Resizer,
+        crop: Rect,
+        out_w: u32,
+        out_h: u32,
+        out: &OutputSpec,
+    ) -> Result<Frame, EngineError> {
+        Ok(match self {
+            Frame::Rgb(b) => Frame::Rgb(resize::resize(resizer, b, crop, out_w, out_h)?),
+            Frame::Ycc(p) => {
+                let chroma = planar::chroma_for(out).ok_or_else(|| {
+                    EngineError::Internal(format!("{} from YCbCr planes", out.format.name()))
+                })?;
+                Frame::Ycc(p.resize(resizer, crop, out_w, out_h, chroma)?)
+            }
+        })
+    }
+
+    /// Turned upright from EXIF `orientation`.
+    pub fn orient(self, orientation: u8) -> Frame {
+        match self {
+            Frame::Rgb(b) => Frame::Rgb(orient::apply(b, orientation)),
+            Frame::Ycc(p) => Frame::Ycc(p.orient(orientation)),
+        }
+    }
+
+    pub fn encode(&self, out: &OutputSpec) -> Result<Vec<u8>, EngineError> {
+        match self {
+            Frame::Rgb(b) => encode::encode(b, out),
+            Frame::Ycc(p) => encode::encode_planes(p, out),
+        }
+    }
+
+    /// Hands the buffers back for the next job.
+    pub fn recycle(self) {
+        match self {
+            Frame::Rgb(b) => scratch::give(b.data),
+            Frame::Ycc(p) => p.recycle(),
+        }
+    }
+}
