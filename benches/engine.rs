@@ -54,6 +54,9 @@ fn stages_bench(c: &mut Criterion) {
         g.bench_function(format!("1/{denom}"), |b| {
             b.iter(|| stages::decode_jpeg(&jpeg, denom).unwrap())
         });
+        g.bench_function(format!("planes 1/{denom}"), |b| {
+            b.iter(|| stages::decode_jpeg_planes(&jpeg, denom).unwrap())
+        });
     }
     g.finish();
 
@@ -66,6 +69,14 @@ fn stages_bench(c: &mut Criterion) {
     let (w8, h8) = fit(full.width(), full.height(), 256);
     let eighth = stages::decode_jpeg(&jpeg, 8).unwrap();
     g.bench_function("1/8->256", |b| b.iter(|| stages::resize(&eighth, w8, h8)));
+    let planes = stages::decode_jpeg_planes(&jpeg, 1).unwrap();
+    g.bench_function("planes full->2048", |b| {
+        b.iter(|| stages::resize_planes(&planes, w2, h2))
+    });
+    let p2048 = stages::resize_planes(&planes, w2, h2);
+    g.bench_function("planes 2048->1024", |b| {
+        b.iter(|| stages::resize_planes(&p2048, w1, h1))
+    });
     g.finish();
 
     let r1024 = stages::resize(&r2048, w1, h1);
@@ -79,6 +90,14 @@ fn stages_bench(c: &mut Criterion) {
     let webp80 = spec(OutputFormat::Webp, Some(80));
     g.bench_function("webp q80 512", |b| {
         b.iter(|| stages::encode(&r512, &webp80))
+    });
+    let p1024 = stages::resize_planes(&p2048, w1, h1);
+    let p512 = stages::resize_planes(&p1024, w5, h5);
+    g.bench_function("jpeg q85 2048 from planes", |b| {
+        b.iter(|| stages::encode_planes(&p2048, &jpeg85))
+    });
+    g.bench_function("webp q80 512 from planes", |b| {
+        b.iter(|| stages::encode_planes(&p512, &webp80))
     });
     let png = spec(OutputFormat::Png, None);
     g.bench_function("png 512", |b| b.iter(|| stages::encode(&r512, &png)));

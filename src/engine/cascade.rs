@@ -25,8 +25,15 @@ pub fn whole_frame(plan: &Plan, up_w: u32, up_h: u32) -> bool {
 }
 
 /// The smallest of the outputs already `made` (indices into `plans`, each whole-frame)
-/// that covers `plans[target]`, if any.
-pub fn pick(plans: &[Plan], made: &[usize], target: usize, up_w: u32, up_h: u32) -> Option<usize> {
+/// that covers `plans[target]` and that `usable` accepts (the caller's check of what the
+/// sizes do not show, such as chroma resolution), if any.
+pub fn pick(
+    plans: &[Plan],
+    made: &[usize],
+    target: usize,
+    (up_w, up_h): (u32, u32),
+    usable: impl Fn(usize) -> bool,
+) -> Option<usize> {
     let t = &plans[target];
     made.iter()
         .copied()
@@ -36,6 +43,7 @@ pub fn pick(plans: &[Plan], made: &[usize], target: usize, up_w: u32, up_h: u32)
             let sy = c.out_h as f64 / up_h as f64;
             sx * t.crop.w >= t.out_w as f64 - 1e-9 && sy * t.crop.h >= t.out_h as f64 - 1e-9
         })
+        .filter(|&j| usable(j))
         .min_by_key(|&j| plans[j].out_w as u64 * plans[j].out_h as u64)
 }
 
@@ -73,7 +81,7 @@ mod tests {
         let mut made = Vec::new();
         let mut from = Vec::new();
         for &i in &ord {
-            from.push(pick(&plans, &made, i, w, h));
+            from.push(pick(&plans, &made, i, (w, h), |_| true));
             if whole_frame(&plans[i], w, h) {
                 made.push(i);
             }
@@ -91,6 +99,13 @@ mod tests {
             .map(|s| plan(w, h, s))
             .collect();
         // The 500×50 output has only 50 rows for the 80×80 crop's 80.
-        assert_eq!(pick(&plans, &[0], 1, w, h), None);
+        assert_eq!(pick(&plans, &[0], 1, (w, h), |_| true), None);
+        // … and the caller can veto a source.
+        let plans: Vec<Plan> = [spec(ResizeMode::Fit, 500), spec(ResizeMode::Fit, 80)]
+            .iter()
+            .map(|s| plan(w, h, s))
+            .collect();
+        assert_eq!(pick(&plans, &[0], 1, (w, h), |_| true), Some(0));
+        assert_eq!(pick(&plans, &[0], 1, (w, h), |j| j != 0), None);
     }
 }

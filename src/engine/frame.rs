@@ -36,6 +36,20 @@ impl Frame {
         }
     }
 
+    /// True when `crop` of this frame has the colour resolution an `out_w × out_h` output
+    /// written as `out` needs: planes whose chroma was subsampled for one output cannot
+    /// serve a 4:4:4 output of about the same size (RGB always can).
+    pub fn chroma_covers(&self, crop: Rect, out_w: u32, out_h: u32, out: &OutputSpec) -> bool {
+        match (self, planar::chroma_for(out)) {
+            (Frame::Rgb(_), _) => true,
+            (Frame::Ycc(_), None) => false,
+            (Frame::Ycc(p), Some(f)) => {
+                let (cx, cy) = p.chroma;
+                crop.w * cx >= out_w as f64 * f - 1e-9 && crop.h * cy >= out_h as f64 * f - 1e-9
+            }
+        }
+    }
+
     /// Resizes `crop` (in this frame's pixel coordinates) to `out_w × out_h`, ready for
     /// `out`'s encoder.
     pub fn resize(

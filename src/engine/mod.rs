@@ -12,6 +12,10 @@
 //!       → flatten alpha if JPEG → encode
 //! ```
 //!
+//! What flows through is a `Frame` (`frame.rs`): YCbCr planes when the source is a JPEG that
+//! needs no colour conversion and every output is JPEG or WebP (`planar.rs`: no RGB is
+//! ever made, chroma stays at its own resolution), an RGB(A) bitmap otherwise.
+//!
 //! Everything done per pixel of the full decode is done once (the decode itself); colour
 //! conversion and orientation run on resized images, and no copy of the decode is made.
 //! `docs/performance.md` has the measurements behind each choice.
@@ -208,13 +212,19 @@ impl Engine {
         for i in cascade::order(&plans) {
             let (t, plan) = (&transforms[i], &plans[i]);
             let started = Instant::now();
-            let image = match cascade::pick(&plans, &sources, i, up_w, up_h) {
+            let in_base = |base: &Frame| {
+                let (bw, bh) = base.size();
+                plan.crop
+                    .scaled(bw as f64 / up_w as f64, bh as f64 / up_h as f64, bw, bh)
+            };
+            let usable = |j: usize| {
+                let base = made[j].as_ref().expect("sources are kept");
+                base.chroma_covers(in_base(base), plan.out_w, plan.out_h, &t.output)
+            };
+            let image = match cascade::pick(&plans, &sources, i, (up_w, up_h), usable) {
                 Some(j) => {
                     let base = made[j].as_ref().expect("sources are kept");
-                    let (bw, bh) = base.size();
-                    let crop =
-                        plan.crop
-                            .scaled(bw as f64 / up_w as f64, bh as f64 / up_h as f64, bw, bh);
+                    let crop = in_base(base);
                     Cow::Owned(base.resize(
                         &mut resizer,
                         crop,

@@ -88,8 +88,17 @@ impl Planes {
     ) -> Result<Planes, EngineError> {
         let [y, cb, cr] = &self.planes;
         let (kx, ky) = self.chroma;
-        let c_crop = crop.scaled(kx, ky, cb.width, cb.height);
         let (cw, ch) = (chroma_len(out_w, chroma), chroma_len(out_h, chroma));
+        // Chroma sample i covers luma [i/chroma, (i+1)/chroma): with an odd size the last
+        // one reaches half a luma pixel past the edge, so the chroma crop does too (else
+        // chroma would be stretched against luma by up to one pixel).
+        let c_crop = Rect {
+            x: crop.x * kx,
+            y: crop.y * ky,
+            w: crop.w * kx * (cw as f64 / (out_w as f64 * chroma)),
+            h: crop.h * ky * (ch as f64 / (out_h as f64 * chroma)),
+        }
+        .scaled(1.0, 1.0, cb.width, cb.height);
         Ok(Planes {
             width: out_w,
             height: out_h,

@@ -2,14 +2,16 @@
 //!
 //! The engine's public surface is [`super::Engine`]; a criterion bench can only reach
 //! public items, so this module re-exports the few internal steps worth timing alone
-//! (decode at each SIMD scale, one Lanczos3 resize, one encode per format) with plain
+//! (decode at each SIMD scale, one Lanczos3 resize, one encode per format — for both the
+//! RGB path and the YCbCr path) with plain
 //! types. Nothing in the service calls it.
 
 use crate::catalogue::spec::OutputSpec;
 
 use super::bitmap::Bitmap;
 use super::geometry::Rect;
-use super::{encode, resize, turbo};
+use super::planar::Planes;
+use super::{encode, resize, turbo, turbo_yuv};
 
 /// A decoded or resized RGB image (opaque).
 pub struct Image(Bitmap);
@@ -49,4 +51,43 @@ pub fn resize(src: &Image, out_w: u32, out_h: u32) -> Image {
 /// Encodes with the engine's encoder for `spec` (format and quality as in a transform).
 pub fn encode(src: &Image, spec: &OutputSpec) -> Vec<u8> {
     encode::encode(&src.0, spec).expect("encode")
+}
+
+/// YCbCr planes (opaque): what the YCbCr path decodes to, resizes and encodes.
+pub struct PlanarImage(Planes);
+
+impl PlanarImage {
+    pub fn width(&self) -> u32 {
+        self.0.width
+    }
+    pub fn height(&self) -> u32 {
+        self.0.height
+    }
+}
+
+/// libjpeg-turbo decode to YCbCr planes at `1/denom` (1, 2, 4 or 8).
+pub fn decode_jpeg_planes(jpeg: &[u8], denom: u32) -> Result<PlanarImage, String> {
+    let d = turbo_yuv::decode(jpeg, 1, denom, 1024)?.ok_or("not a YCbCr JPEG")?;
+    Ok(PlanarImage(Planes::from_decode(d)))
+}
+
+/// Resize of whole planes to `out_w × out_h`, chroma 4:2:0 (as for a JPEG q < 90 or WebP).
+pub fn resize_planes(src: &PlanarImage, out_w: u32, out_h: u32) -> PlanarImage {
+    let crop = Rect {
+        x: 0.0,
+        y: 0.0,
+        w: src.0.width as f64,
+        h: src.0.height as f64,
+    };
+    let mut r = fast_image_resize::Resizer::new();
+    PlanarImage(
+        src.0
+            .resize(&mut r, crop, out_w, out_h, 0.5)
+            .expect("resize"),
+    )
+}
+
+/// Encodes 4:2:0 planes as JPEG or WebP for `spec`.
+pub fn encode_planes(src: &PlanarImage, spec: &OutputSpec) -> Vec<u8> {
+    encode::encode_planes(&src.0, spec).expect("encode")
 }
