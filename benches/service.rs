@@ -2,7 +2,8 @@
 //! gains? (target: ≥ 90 % of the engine's rate).
 //!
 //! Builds the real app on the embedded backend (local-directory bucket, SQLite queue) in a
-//! temp dir, uploads the corpus photos, and then, interleaved round by round:
+//! temp dir, uploads the corpus photos, and then, interleaved photo by photo in each round
+//! (so a burst of noise from elsewhere on the machine hits both sides alike):
 //! - **engine**: `Engine::render` of the W2 transforms (`web-2048`, `web-1024`,
 //!   `preview-512`, `thumb-256`, `thumb-128` — the built-in catalogue's W2) per photo;
 //! - **service**: one job message per photo (`force: true`, so every rendition is made
@@ -11,7 +12,7 @@
 //!   notice, delete the message.
 //!
 //! ```text
-//! taskset -c 0 cargo bench --bench service        # one core; DERIVD_SERVICE_ROUNDS=5
+//! taskset -c 1 cargo bench --bench service        # one core; DERIVD_SERVICE_ROUNDS=5
 //! ```
 //! Prints images/s for both per round and the median ratio.
 
@@ -35,14 +36,6 @@ const W2: [&str; 5] = [
     "thumb-128",
 ];
 
-fn engine_pass(engine: &Engine, photos: &[(String, Vec<u8>)], t: &[Arc<Transform>]) -> f64 {
-    let s = Instant::now();
-    for (_, b) in photos {
-        engine.render(b, t, Deadline::none()).unwrap();
-    }
-    photos.len() as f64 / s.elapsed().as_secs_f64()
-}
-
 /// The engine alone, but called as the worker calls it: on tokio's blocking pool.
 async fn blocking_pass(engine: &Engine, photos: &[(String, Vec<u8>)], t: &[Arc<Transform>]) -> f64 {
     let s = Instant::now();
@@ -55,25 +48,42 @@ async fn blocking_pass(engine: &Engine, photos: &[(String, Vec<u8>)], t: &[Arc<T
     photos.len() as f64 / s.elapsed().as_secs_f64()
 }
 
-async fn service_pass(app: &App, photos: &[(String, Vec<u8>)]) -> f64 {
-    for (key, _) in photos {
-        let body = serde_json::json!({"source": key, "transforms": W2, "force": true});
-        app.jobs.send(&body.to_string()).await.unwrap();
-    }
+/// One job for `key` through the queue and the worker; the time from receiving the
+/// message to having deleted it.
+async fn service_job(app: &App, key: &str) -> Duration {
+    let body = serde_json::json!({"source": key, "transforms": W2, "force": true});
+    app.jobs.send(&body.to_string()).await.unwrap();
     let s = Instant::now();
-    let mut done = 0;
-    while done < photos.len() {
+    loop {
         let msgs = app
             .jobs
             .receive(1, Duration::from_secs(1), Duration::from_secs(120))
             .await
             .unwrap();
-        for m in msgs {
+        if let Some(m) = msgs.into_iter().next() {
             derivd::worker::handle_message(app, app.jobs.as_ref(), m).await;
-            done += 1;
+            return s.elapsed();
         }
     }
-    photos.len() as f64 / s.elapsed().as_secs_f64()
+}
+
+/// One round: each photo through the engine, then as a job through the service.
+/// Returns (engine img/s, service img/s).
+async fn interleaved_pass(
+    app: &App,
+    engine: &Engine,
+    photos: &[(String, Vec<u8>)],
+    t: &[Arc<Transform>],
+) -> (f64, f64) {
+    let (mut e, mut s) = (Duration::ZERO, Duration::ZERO);
+    for (key, b) in photos {
+        let started = Instant::now();
+        engine.render(b, t, Deadline::none()).unwrap();
+        e += started.elapsed();
+        s += service_job(app, key).await;
+    }
+    let n = photos.len() as f64;
+    (n / e.as_secs_f64(), n / s.as_secs_f64())
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -124,15 +134,14 @@ fn main() {
             };
             app.store.put(&bucket, req).await.unwrap();
         }
-        service_pass(&app, &photos).await; // warm-up (also creates the manifests)
+        // warm-up (also creates the manifests)
+        interleaved_pass(&app, &engine, &photos, &t).await;
     });
-    engine_pass(&engine, &photos, &t);
 
     let (mut ratios, mut eng, mut svc, mut blk) = (vec![], vec![], vec![], vec![]);
     for round in 1..=rounds {
-        let e = engine_pass(&engine, &photos, &t);
+        let (e, s) = rt.block_on(interleaved_pass(&app, &engine, &photos, &t));
         let b = rt.block_on(blocking_pass(&engine, &photos, &t));
-        let s = rt.block_on(service_pass(&app, &photos));
         println!(
             "round {round}: engine {e:.3} img/s, engine on the blocking pool {b:.3}, \
              service {s:.3} img/s, service/engine {:.3}",
