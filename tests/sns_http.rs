@@ -119,6 +119,12 @@ impl Env {
     }
 }
 
+fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap()
+}
+
 /// An unsigned message of `kind` for `topic`.
 fn message(kind: &str, topic: &str, body: &str) -> Map<String, Value> {
     let mut m = json!({
@@ -126,7 +132,7 @@ fn message(kind: &str, topic: &str, body: &str) -> Map<String, Value> {
         "MessageId": "0c8a9f1e-0000-4000-8000-000000000001",
         "TopicArn": topic,
         "Message": body,
-        "Timestamp": "2026-01-01T00:00:00.000Z",
+        "Timestamp": now_rfc3339(),
         "SignatureVersion": "2",
         "SigningCertURL": CERT_URL,
     });
@@ -312,6 +318,15 @@ async fn forged_unsigned_and_unknown_versions_are_refused() {
     let other = signed("Notification", OTHER_TOPIC, &event, "2");
     assert_eq!(env.post_json(&other).await, 403);
     assert_eq!(env.rejected("topic_not_allowed"), 1);
+
+    // A correctly signed message captured two hours ago and replayed.
+    let mut old = message("Notification", TOPIC, &event);
+    let two_hours_ago = time::OffsetDateTime::now_utc() - time::Duration::hours(2);
+    let stamp = two_hours_ago.format(&time::format_description::well_known::Rfc3339);
+    old["Timestamp"] = json!(stamp.unwrap());
+    sign(&mut old, "2");
+    assert_eq!(env.post_json(&old).await, 403);
+    assert_eq!(env.rejected("stale"), 1);
 
     assert_eq!(env.accepted("notification"), 0);
     assert_eq!(

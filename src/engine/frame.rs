@@ -26,13 +26,22 @@ impl Frame {
         }
     }
 
-    /// True when resizing `crop` to `out_w × out_h` would return this frame unchanged (so
-    /// the caller can use it as it is instead of copying it). Planes always go through the
-    /// resizer: their chroma may need another resolution, their luma plane may be padded.
-    pub fn is_identity(&self, crop: Rect, out_w: u32, out_h: u32) -> bool {
+    /// True when resizing `crop` to `out_w × out_h` for `out` would return this frame
+    /// unchanged (so the caller can use it as it is instead of copying it). Planes also
+    /// need their chroma at the resolution `out`'s encoder wants, and no padding.
+    pub fn is_identity(&self, crop: Rect, out_w: u32, out_h: u32, out: &OutputSpec) -> bool {
         match self {
             Frame::Rgb(b) => resize::is_identity_dims(b.width, b.height, crop, out_w, out_h),
-            Frame::Ycc(_) => false,
+            Frame::Ycc(p) => {
+                let [y, cb, cr] = &p.planes;
+                let Some(f) = planar::chroma_for(out) else {
+                    return false;
+                };
+                let (cw, ch) = (planar::chroma_len(out_w, f), planar::chroma_len(out_h, f));
+                resize::is_identity_dims(y.width, y.height, crop, out_w, out_h)
+                    && p.chroma == (f, f)
+                    && (cb.width, cb.height, cr.width, cr.height) == (cw, ch, cw, ch)
+            }
         }
     }
 

@@ -240,7 +240,7 @@ impl Engine {
                     } else {
                         (plan.out_w, plan.out_h)
                     };
-                    let mut r = if !decoded.is_identity(crop, ow, oh) {
+                    let mut r = if !decoded.is_identity(crop, ow, oh, &t.output) {
                         Cow::Owned(decoded.resize(&mut resizer, crop, ow, oh, &t.output)?)
                     } else if fix.is_none() && o <= 1 {
                         Cow::Borrowed(&decoded)

@@ -60,7 +60,7 @@ fn plane(width: u32, height: u32, data: Vec<u8>) -> Bitmap {
 }
 
 /// Samples covering `luma` luma samples at `per_luma` chroma samples per luma sample.
-fn chroma_len(luma: u32, per_luma: f64) -> u32 {
+pub fn chroma_len(luma: u32, per_luma: f64) -> u32 {
     ((luma as f64 * per_luma).ceil() as u32).max(1)
 }
 

@@ -54,6 +54,11 @@ pub fn encode(planes: &Planes, quality: f32, method: i32) -> Result<Vec<u8>, Str
     let mut yp = mapped(&y.data, y.width, w, h, &luma);
     let mut up = mapped(&u.data, cw, cw, ch, &chroma);
     let mut vp = mapped(&v.data, cw, cw, ch, &chroma);
+    // libwebp reads exactly these sizes: a short plane must fail here, not be read past.
+    let (luma_len, chroma_len) = (w as usize * h as usize, cw as usize * ch as usize);
+    if yp.len() != luma_len || up.len() != chroma_len || vp.len() != chroma_len {
+        return Err(format!("planes hold too few samples for {w}×{h}"));
+    }
 
     let mut config = sys::WebPConfig::new().map_err(|()| "WebP config".to_string())?;
     config.quality = quality;
@@ -91,7 +96,52 @@ pub fn encode(planes: &Planes, quality: f32, method: i32) -> Result<Vec<u8>, Str
 
 #[cfg(test)]
 mod tests {
+    use super::super::bitmap::Bitmap;
     use super::*;
+
+    fn plane(width: u32, height: u32, data: Vec<u8>) -> Bitmap {
+        Bitmap {
+            width,
+            height,
+            channels: 1,
+            data,
+        }
+    }
+
+    /// A grey ramp (full-range Y, neutral chroma) comes back from a WebP decoder as the same
+    /// grey levels: the studio-range mapping is applied once, in the right direction.
+    #[test]
+    fn grey_ramp_round_trips() {
+        let (w, h) = (65u32, 33u32);
+        let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
+        let y: Vec<u8> = (0..h)
+            .flat_map(|_| (0..w).map(|x| (x * 255 / (w - 1)) as u8))
+            .collect();
+        let planes = Planes {
+            width: w,
+            height: h,
+            planes: [
+                plane(w, h, y.clone()),
+                plane(cw, ch, vec![128; (cw * ch) as usize]),
+                plane(cw, ch, vec![128; (cw * ch) as usize]),
+            ],
+            chroma: (0.5, 0.5),
+        };
+        let webp = encode(&planes, 95.0, 4).unwrap();
+        let back = image::load_from_memory(&webp).unwrap().to_rgb8();
+        assert_eq!(back.dimensions(), (w, h));
+        let err: f64 = back
+            .pixels()
+            .zip(&y)
+            .map(|(p, &v)| (p[1] as f64 - v as f64).abs())
+            .sum::<f64>()
+            / y.len() as f64;
+        assert!(err < 3.0, "mean error {err}");
+        // A chroma plane of the wrong size is refused.
+        let mut bad = planes.clone();
+        bad.planes[1] = plane(cw - 1, ch, vec![128; ((cw - 1) * ch) as usize]);
+        assert!(encode(&bad, 80.0, 4).is_err());
+    }
 
     #[test]
     fn studio_range_matches_the_bt601_definition() {

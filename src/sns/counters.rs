@@ -28,13 +28,15 @@ pub mod reason {
     pub const BAD_CERT: &str = "bad_cert";
     pub const CERT_EXPIRED: &str = "cert_expired";
     pub const BAD_SIGNATURE: &str = "bad_signature";
+    /// `Timestamp` missing its RFC 3339 form, older than SNS ever retries, or in the future.
+    pub const STALE: &str = "stale";
     /// Signed and allowed, but the `Message` is not an S3 event or job message: 400.
     pub const BAD_MESSAGE: &str = "bad_message";
     /// The GET of `SubscribeURL` failed: 502.
     pub const CONFIRM_FAILED: &str = "confirm_failed";
     /// A repair failed transiently: 503, for SNS to redeliver.
     pub const REPAIR_FAILED: &str = "repair_failed";
-    pub const ALL: [&str; 16] = [
+    pub const ALL: [&str; 17] = [
         TOO_LARGE,
         NOT_JSON,
         MALFORMED,
@@ -48,6 +50,7 @@ pub mod reason {
         BAD_CERT,
         CERT_EXPIRED,
         BAD_SIGNATURE,
+        STALE,
         BAD_MESSAGE,
         CONFIRM_FAILED,
         REPAIR_FAILED,

@@ -7,9 +7,10 @@
 //! 1. cheap checks, in order: the body's size, JSON, a known `Type`, a `Signature`, a
 //!    `SignatureVersion` of "1" (SHA1withRSA) or "2" (SHA256withRSA), a `SigningCertURL`
 //!    (and for confirmations a `SubscribeURL`) of exactly the SNS shape ([`url`]), every
-//!    signed field present, an allowed `TopicArn`. The topic is checked before any fetch,
-//!    so an unauthenticated request cannot make derivd fetch anything for a topic it does
-//!    not serve;
+//!    signed field present, an allowed `TopicArn`, a `Timestamp` no older than SNS ever
+//!    retries ([`MAX_AGE`]; older is a replay of a captured message). The topic is checked
+//!    before any fetch, so an unauthenticated request cannot make derivd fetch anything for
+//!    a topic it does not serve;
 //! 2. the signature, with the certificate at `SigningCertURL` (fetched once and cached);
 //! 3. only then the action: a `SubscriptionConfirmation` is confirmed with one GET of its
 //!    `SubscribeURL`; an `UnsubscribeConfirmation` is logged; a `Notification`'s `Message`
@@ -55,6 +56,8 @@ use axum::{Json, Router};
 use base64::Engine as _;
 use http_body_util::{BodyExt, Limited};
 use serde_json::json;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
 use tracing::{info, warn};
 
 use crate::app::App;
@@ -74,6 +77,33 @@ pub const MAX_BODY_BYTES: usize = 2 * crate::job::MAX_MESSAGE_BYTES;
 const MAX_CONFIRM_BYTES: usize = 64 * 1024;
 
 /// The `/v1/sns` route, to merge into the API router.
+/// The oldest signed message accepted. SNS gives up retrying an HTTPS delivery after an
+/// hour at most (the delivery policy's cap), so anything older is a replay; the extra
+/// quarter hour allows for clock skew.
+pub const MAX_AGE: Duration = Duration::from_secs(75 * 60);
+/// How far in the future a `Timestamp` may be (clock skew).
+const MAX_AHEAD: Duration = Duration::from_secs(15 * 60);
+
+/// Checks a message's RFC 3339 `Timestamp` against `now`.
+fn fresh(timestamp: &str, now: OffsetDateTime) -> Result<(), String> {
+    let t = OffsetDateTime::parse(timestamp, &Rfc3339).map_err(|e| {
+        format!(
+            "Timestamp {:?}: {e}",
+            timestamp.chars().take(40).collect::<String>()
+        )
+    })?;
+    if t < now - MAX_AGE {
+        return Err(format!(
+            "Timestamp {timestamp} is older than {} min",
+            MAX_AGE.as_secs() / 60
+        ));
+    }
+    if t > now + MAX_AHEAD {
+        return Err(format!("Timestamp {timestamp} is in the future"));
+    }
+    Ok(())
+}
+
 pub fn router<S: Clone + Send + Sync + 'static>(app: Arc<App>) -> Router<S> {
     let sns = Arc::new(Sns::new(app));
     Router::new().route(
@@ -214,6 +244,11 @@ impl Sns {
                 topic.chars().take(256).collect::<String>(),
             ));
         }
+        fresh(
+            e.timestamp.as_deref().unwrap_or_default(),
+            OffsetDateTime::now_utc(),
+        )
+        .map_err(|why| forbid(reason::STALE, why))?;
         // The certificate must come from the topic's own region: an allowed (public) topic
         // ARN must not let anyone make derivd fetch from every SNS region.
         let region = topic.split(':').nth(3).unwrap_or_default();

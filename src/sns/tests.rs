@@ -9,6 +9,7 @@ use rsa::signature::{SignatureEncoding, Signer};
 
 use super::cert::{CertCache, SigningCert};
 use super::envelope::{string_to_sign, Envelope, MessageType, SignatureVersion};
+use super::fresh;
 use super::url::{is_sns_host, signing_cert_url, subscribe_url, UrlError};
 
 const CERT: &str = include_str!("../../tests/fixtures/sns/signing-cert.pem");
@@ -280,4 +281,20 @@ fn cert_cache_is_bounded_and_keyed_by_url() {
     assert!(cache.get("b").is_none(), "oldest evicted");
     assert!(cache.get("a").is_some() && cache.get("c").is_some());
     assert!(cache.get("d").is_none());
+}
+
+#[test]
+fn timestamps_older_than_sns_retries_or_in_the_future_are_refused() {
+    use time::macros::datetime;
+    let now = datetime!(2026-11-27 12:00:00 UTC);
+    assert!(fresh("2026-11-27T12:00:00.000Z", now).is_ok());
+    assert!(
+        fresh("2026-11-27T11:00:00.123Z", now).is_ok(),
+        "an hour of SNS retries"
+    );
+    assert!(fresh("2026-11-27T12:10:00Z", now).is_ok(), "clock skew");
+    assert!(fresh("2026-11-27T10:30:00.000Z", now).is_err());
+    assert!(fresh("2026-11-27T13:00:00.000Z", now).is_err());
+    assert!(fresh("yesterday", now).is_err());
+    assert!(fresh("", now).is_err());
 }
