@@ -142,8 +142,12 @@ async fn method_not_allowed_means_a_lost_object() {
     assert!(s.head(&bucket, "lost.jpg").await.unwrap().is_none());
     proxy.fail_next(Match::method("GET"), 1, 404);
     assert!(s.get(&bucket, "lost.jpg").await.unwrap().is_none());
-    // ... but a GET answering NoSuchBucket is a configuration error.
+    // ... but a GET answering NoSuchBucket is a configuration error, and so is a 404 that
+    // is not S3's NoSuchKey (a proxy or a wrong endpoint): neither may look like a deletion.
     proxy.fail_next_with_code(Match::method("GET"), 1, 404, "NoSuchBucket");
+    let err = s.get(&bucket, "lost.jpg").await.unwrap_err();
+    assert!(matches!(err, StoreError::Permanent(_)), "{err:?}");
+    proxy.fail_next_with_code(Match::method("GET"), 1, 404, "NotS3");
     let err = s.get(&bucket, "lost.jpg").await.unwrap_err();
     assert!(matches!(err, StoreError::Permanent(_)), "{err:?}");
 

@@ -2,8 +2,8 @@
 //!
 //! Why it looks the way it does: derivd writes derived objects as REDUCED_REDUNDANCY and
 //! must notice when S3 loses them. A lost RRS object answers GET/HEAD with 405
-//! MethodNotAllowed, so 404 *and* 405 both mean "not there" (`Ok(None)`), which makes the
-//! caller regenerate. Everything else is about telling retryable failures from hopeless
+//! MethodNotAllowed, so 404 NoSuchKey *and* 405 both mean "not there" (`Ok(None)`), which
+//! makes the caller regenerate. Everything else is about telling retryable failures from hopeless
 //! ones (see [`crate::aws::classify`]), because the job loop retries the first kind and
 //! dead-letters the second. Object bodies are never logged.
 
@@ -79,12 +79,17 @@ where
     }
 }
 
-/// 404 (no such key) or 405 (lost Reduced Redundancy object) on a GET or HEAD. A GET that
-/// says NoSuchBucket is a configuration problem, not a missing object. (HEAD responses
-/// have no body, so a missing bucket looks like a missing key there.)
-fn is_absent<E: ProvideErrorMetadata>(err: &SdkError<E>) -> bool {
-    let status = err.raw_response().map(|r| r.status().as_u16());
-    matches!(status, Some(404 | 405)) && err.code() != Some("NoSuchBucket")
+/// 404 (no such key) or 405 (lost Reduced Redundancy object) on a GET or HEAD. A GET's 404
+/// must also say NoSuchKey: NoSuchBucket is a configuration problem, and a 404 without
+/// S3's error body (a proxy, a wrong endpoint) must not make every source look deleted —
+/// those are errors, retried and in the end dead-lettered. HEAD responses have no body, so
+/// there a 404 is all S3 can say.
+fn is_absent<E: ProvideErrorMetadata>(err: &SdkError<E>, has_body: bool) -> bool {
+    match err.raw_response().map(|r| r.status().as_u16()) {
+        Some(405) => true,
+        Some(404) => !has_body || err.code() == Some("NoSuchKey"),
+        _ => false,
+    }
 }
 
 /// S3 quotes ETags on the wire; callers compare them bare.
@@ -114,7 +119,7 @@ impl ObjectStore for S3Store {
             .await
         {
             Ok(out) => out,
-            Err(e) if is_absent(&e) => return Ok(None),
+            Err(e) if is_absent(&e, true) => return Ok(None),
             Err(e) => return Err(store_error("GET", bucket, key, &e)),
         };
         let mut meta = ObjectMeta {
@@ -146,7 +151,7 @@ impl ObjectStore for S3Store {
             .await
         {
             Ok(out) => out,
-            Err(e) if is_absent(&e) => return Ok(None),
+            Err(e) if is_absent(&e, false) => return Ok(None),
             Err(e) => return Err(store_error("HEAD", bucket, key, &e)),
         };
         Ok(Some(ObjectMeta {
