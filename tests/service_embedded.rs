@@ -145,7 +145,15 @@ async fn job_writes_every_object_manifest_and_notice_then_acknowledges() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_messages_are_dropped_with_a_reason_not_retried_forever() {
     let dir = tempfile::tempdir().unwrap();
-    let svc = start(embedded_config(dir.path()), false).await;
+    let mut cfg = embedded_config(dir.path());
+    cfg.limits.max_input_bytes = 200_000; // ok.jpg is 91 kB, big.jpg 812 kB
+    let svc = start(cfg, false).await;
+    upload(
+        svc.app.store.as_ref(),
+        "big.jpg",
+        corpus_file("photos/es_jolla_3264x2448.jpg"),
+    )
+    .await;
     upload(
         svc.app.store.as_ref(),
         "ok.jpg",
@@ -165,6 +173,7 @@ async fn bad_messages_are_dropped_with_a_reason_not_retried_forever() {
         r#"{"source": "missing.jpg"}"#.to_string(),
         r#"{"source": "broken.jpg"}"#.to_string(),
         r#"{"source": "ok.jpg", "bucket": "not-allowed"}"#.to_string(),
+        r#"{"source": "big.jpg"}"#.to_string(),
     ] {
         svc.app.jobs.send(&body).await.unwrap();
     }
@@ -173,12 +182,13 @@ async fn bad_messages_are_dropped_with_a_reason_not_retried_forever() {
     })
     .await;
     assert_eq!(queue_len(dir.path(), "derivd-jobs-dlq").await, (0, 0));
-    assert_eq!(metric(&svc.app, "derivd_jobs_total", &["dropped"]), 6.0);
+    assert_eq!(metric(&svc.app, "derivd_jobs_total", &["dropped"]), 7.0);
     for reason in [
         "not_json",
         "unknown_transform",
         "source_missing",
         "bucket_not_allowed",
+        "limit_exceeded",
     ] {
         assert!(
             metric(&svc.app, "derivd_job_failures_total", &[reason]) >= 1.0,
@@ -192,7 +202,7 @@ async fn bad_messages_are_dropped_with_a_reason_not_retried_forever() {
         .collect();
     assert_eq!(
         failed.len(),
-        4,
+        5,
         "one failure notice per parsed job: {failed:?}"
     );
     assert!(failed

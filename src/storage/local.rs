@@ -360,14 +360,34 @@ fn list_blocking(
 
 #[async_trait]
 impl ObjectStore for LocalStore {
-    async fn get(&self, bucket: &str, key: &str) -> Result<Option<Object>, StoreError> {
+    async fn get_limited(
+        &self,
+        bucket: &str,
+        key: &str,
+        max_bytes: u64,
+    ) -> Result<Option<Object>, StoreError> {
         let loc = self.locate(bucket, key)?;
+        let key = key.to_owned();
         blocking(move || {
-            let Some((meta, mut file)) = read_header(&loc)? else {
+            let Some((meta, file)) = read_header(&loc)? else {
                 return Ok(None);
             };
+            let too_large = |size| StoreError::TooLarge {
+                key: key.clone(),
+                size,
+                limit: max_bytes,
+            };
+            if meta.size > max_bytes {
+                return Err(too_large(meta.size));
+            }
             let mut bytes = Vec::with_capacity(meta.size as usize);
-            file.read_to_end(&mut bytes).ctx("read", &loc.record)?;
+            // A record longer than its header says (it never is) still stops at the limit.
+            file.take(max_bytes.saturating_add(1))
+                .read_to_end(&mut bytes)
+                .ctx("read", &loc.record)?;
+            if bytes.len() as u64 > max_bytes {
+                return Err(too_large(bytes.len() as u64));
+            }
             Ok(Some(Object {
                 meta,
                 bytes: Bytes::from(bytes),

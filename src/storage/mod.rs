@@ -116,6 +116,9 @@ pub enum StoreError {
     /// Retrying will not help: access denied, no such bucket, bad request.
     #[error("storage error: {0}")]
     Permanent(String),
+    /// [`ObjectStore::get_limited`]: the object is larger than the caller accepts.
+    #[error("{key} is {size} bytes, over the {limit} byte limit")]
+    TooLarge { key: String, size: u64, limit: u64 },
 }
 
 impl StoreError {
@@ -129,7 +132,18 @@ impl StoreError {
 /// lost Reduced Redundancy object.
 #[async_trait]
 pub trait ObjectStore: Send + Sync + 'static {
-    async fn get(&self, bucket: &str, key: &str) -> Result<Option<Object>, StoreError>;
+    async fn get(&self, bucket: &str, key: &str) -> Result<Option<Object>, StoreError> {
+        self.get_limited(bucket, key, u64::MAX).await
+    }
+    /// [`get`](Self::get), refusing an object of more than `max_bytes` with
+    /// [`StoreError::TooLarge`] — from its declared size, before reading the body, and
+    /// again while reading it. One request, where a HEAD and a GET would be two.
+    async fn get_limited(
+        &self,
+        bucket: &str,
+        key: &str,
+        max_bytes: u64,
+    ) -> Result<Option<Object>, StoreError>;
     async fn head(&self, bucket: &str, key: &str) -> Result<Option<ObjectMeta>, StoreError>;
     /// Returns the new object's ETag.
     async fn put(&self, bucket: &str, req: PutRequest) -> Result<String, StoreError>;

@@ -15,6 +15,7 @@ use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::Client;
+use bytes::Bytes;
 
 use super::{ListPage, Object, ObjectMeta, ObjectStore, PutCondition, PutRequest, StoreError};
 use crate::aws::{sdk_failure, ErrorClass};
@@ -108,7 +109,12 @@ fn lower_metadata(
 
 #[async_trait]
 impl ObjectStore for S3Store {
-    async fn get(&self, bucket: &str, key: &str) -> Result<Option<Object>, StoreError> {
+    async fn get_limited(
+        &self,
+        bucket: &str,
+        key: &str,
+        max_bytes: u64,
+    ) -> Result<Option<Object>, StoreError> {
         validate(bucket, key)?;
         let out = match self
             .client
@@ -122,22 +128,41 @@ impl ObjectStore for S3Store {
             Err(e) if is_absent(&e, true) => return Ok(None),
             Err(e) => return Err(store_error("GET", bucket, key, &e)),
         };
+        let too_large = |size: u64| StoreError::TooLarge {
+            key: key.to_owned(),
+            size,
+            limit: max_bytes,
+        };
+        let declared = out.content_length().unwrap_or(0).max(0) as u64;
+        if declared > max_bytes {
+            return Err(too_large(declared)); // the body is dropped unread
+        }
         let mut meta = ObjectMeta {
             key: key.to_owned(),
-            size: out.content_length().unwrap_or(0).max(0) as u64,
+            size: declared,
             etag: bare_etag(out.e_tag()),
             content_type: out.content_type().map(str::to_owned),
             storage_class: out.storage_class().map(|c| c.as_str().to_owned()),
             cache_control: out.cache_control().map(str::to_owned),
             metadata: lower_metadata(out.metadata()),
         };
-        let bytes = out.body.collect().await.map_err(|e| {
-            // Body stream broke off mid-way: network trouble, worth another try.
-            StoreError::Transient(format!("S3 GET s3://{bucket}/{key}: reading body: {e}"))
-        })?;
-        let bytes = bytes.into_bytes();
+        let mut body = out.body;
+        let mut bytes = Vec::with_capacity(declared as usize);
+        // Body stream broke off mid-way: network trouble, worth another try.
+        let broken =
+            |e| StoreError::Transient(format!("S3 GET s3://{bucket}/{key}: reading body: {e}"));
+        while let Some(chunk) = body.try_next().await.map_err(broken)? {
+            let size = bytes.len() as u64 + chunk.len() as u64;
+            if size > max_bytes {
+                return Err(too_large(size));
+            }
+            bytes.extend_from_slice(&chunk);
+        }
         meta.size = bytes.len() as u64;
-        Ok(Some(Object { meta, bytes }))
+        Ok(Some(Object {
+            meta,
+            bytes: Bytes::from(bytes),
+        }))
     }
 
     async fn head(&self, bucket: &str, key: &str) -> Result<Option<ObjectMeta>, StoreError> {

@@ -53,6 +53,7 @@ impl From<StoreError> for JobError {
                 JobError::transient("store", e.to_string())
             }
             StoreError::InvalidKey(_) => JobError::client("invalid_key", e.to_string()),
+            StoreError::TooLarge { .. } => JobError::client("limit_exceeded", e.to_string()),
             // Access denied, missing bucket: a deployment problem. Keep the message for a
             // human (dead-letter) rather than dropping work.
             StoreError::Permanent(_) => JobError::bug("store_permanent", e.to_string()),

@@ -167,23 +167,18 @@ pub(crate) async fn probe(app: &App, bytes: &Bytes) -> Result<SourceInfo, JobErr
         .map_err(JobError::from)
 }
 
-/// Reads a source, refusing (from a HEAD, before any byte is downloaded) one larger than
-/// the input-size limit.
+/// Reads a source, refusing one larger than the input-size limit (from its declared size,
+/// before the body is downloaded).
 pub async fn fetch_source(
     app: &App,
     bucket: &str,
     key: &str,
 ) -> Result<crate::storage::Object, JobError> {
-    let missing = || JobError::client("source_missing", format!("source {key:?} not found"));
-    let head = app.store.head(bucket, key).await?.ok_or_else(missing)?;
     let max = app.cfg.limits.max_input_bytes;
-    if head.size > max {
-        return Err(JobError::client(
-            "limit_exceeded",
-            format!("source is {} bytes, over the {max} byte limit", head.size),
-        ));
-    }
-    app.store.get(bucket, key).await?.ok_or_else(missing)
+    app.store
+        .get_limited(bucket, key, max)
+        .await?
+        .ok_or_else(|| JobError::client("source_missing", format!("source {key:?} not found")))
 }
 
 fn select_transforms(

@@ -30,6 +30,7 @@ pub async fn run_all(store: &dyn ObjectStore, bucket: &str, options: Options) {
     overwrite_replaces_everything(store, bucket).await;
     empty_object(store, bucket).await;
     missing_is_none(store, bucket).await;
+    size_limited_get(store, bucket).await;
     delete_is_idempotent(store, bucket).await;
     list_by_prefix_in_byte_order(store, bucket).await;
     if options.large_listing {
@@ -239,6 +240,29 @@ pub async fn missing_is_none(store: &dyn ObjectStore, bucket: &str) {
     assert!(store.head(bucket, &key).await.expect("head").is_none());
     let page = store.list(bucket, &key, None).await.expect("list");
     assert!(page.objects.is_empty() && page.next.is_none());
+}
+
+/// `get_limited` returns objects up to the limit, refuses larger ones with `TooLarge`, and
+/// says `None` for missing ones.
+pub async fn size_limited_get(store: &dyn ObjectStore, bucket: &str) {
+    let key = format!("{}hundred", unique_prefix("limited"));
+    put_ok(store, bucket, &key, &"x".repeat(100)).await;
+    let got = store
+        .get_limited(bucket, &key, 100)
+        .await
+        .expect("get_limited");
+    assert_eq!(got.expect("present").bytes.len(), 100);
+    match store.get_limited(bucket, &key, 99).await {
+        Err(StoreError::TooLarge { size, limit, .. }) => assert_eq!((size, limit), (100, 99)),
+        other => panic!("expected TooLarge, got {other:?}"),
+    }
+    let missing = format!("{key}-not-there");
+    assert!(store
+        .get_limited(bucket, &missing, 1)
+        .await
+        .expect("get")
+        .is_none());
+    delete_many(store, bucket, &[key]).await;
 }
 
 pub async fn delete_is_idempotent(store: &dyn ObjectStore, bucket: &str) {
