@@ -15,6 +15,8 @@ mod budget;
 mod error;
 mod removed;
 pub mod run;
+#[cfg(test)]
+mod tests;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -31,7 +33,7 @@ use crate::app::App;
 use crate::engine::Fault;
 use crate::job::{parse_message, Incoming, JobRequest};
 use crate::notice::Notice;
-use crate::queue::{Queue, ReceivedMessage};
+use crate::queue::{Queue, QueueError, ReceivedMessage};
 
 /// Runs the pool on `queue` until `shutdown` is cancelled, then gives in-flight jobs the
 /// configured grace period and releases whatever is still unfinished back to the queue.
@@ -199,8 +201,16 @@ async fn handle_incoming(
             let mut retry = None;
             for job in jobs {
                 let visibility = Duration::from_secs(app.cfg.queue.visibility_timeout_secs);
-                if let Some(f) = with_heartbeat(queue, msg, visibility, run_one(app, &job)).await {
-                    retry = Some(f);
+                match with_heartbeat(queue, msg, visibility, run_one(app, &job)).await {
+                    Some(None) => {}
+                    Some(Some(f)) => retry = Some(f),
+                    None => {
+                        // The message is someone else's now (it was received again or
+                        // deleted): stop, and leave it to them rather than race them.
+                        warn!("lost the message's lease; abandoning its jobs");
+                        app.metrics.jobs.with_label_values(&["abandoned"]).inc();
+                        return Some(Fault::Transient);
+                    }
                 }
             }
             retry
@@ -209,25 +219,30 @@ async fn handle_incoming(
 }
 
 /// Keeps the message invisible while `work` runs, so no other worker starts it twice.
+/// `None` when the queue says the receipt is no longer valid (the lease ran out and the
+/// message was received again, or it was deleted): `work` is then dropped unfinished —
+/// whatever it already wrote is idempotent, and the new holder does the job.
 pub(crate) async fn with_heartbeat<T>(
     queue: &dyn Queue,
     msg: &ReceivedMessage,
     visibility: Duration,
     work: impl std::future::Future<Output = T>,
-) -> T {
+) -> Option<T> {
     let beat = async {
         let mut tick = tokio::time::interval(visibility / 3);
         tick.tick().await;
         loop {
             tick.tick().await;
-            if let Err(e) = queue.change_visibility(&msg.receipt, visibility).await {
-                warn!(error = %e, "heartbeat failed");
+            match queue.change_visibility(&msg.receipt, visibility).await {
+                Ok(()) => {}
+                Err(QueueError::InvalidReceipt) => return,
+                Err(e) => warn!(error = %e, "heartbeat failed"),
             }
         }
     };
     tokio::select! {
-        r = work => r,
-        _ = beat => unreachable!("heartbeat never ends"),
+        r = work => Some(r),
+        () = beat => None,
     }
 }
 
