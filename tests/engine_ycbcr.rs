@@ -15,6 +15,7 @@ use std::sync::Arc;
 use common::images::{corpus_file, decode, mean_abs_diff, mean_rgb};
 use derivd::catalogue::Transform;
 use derivd::engine::{Deadline, Engine, Rendition};
+use image::imageops::FilterType;
 use image::RgbImage;
 
 fn transform(
@@ -52,9 +53,9 @@ struct Paths {
     png: Vec<Rendition>,
 }
 
-fn both_paths(bytes: &[u8]) -> Paths {
+fn both_paths(bytes: &[u8], job: &[Arc<Transform>]) -> Paths {
     let engine = Engine::default();
-    let job = job();
+    let job = job.to_vec();
     let ycc = engine.render(bytes, &job, Deadline::none()).unwrap();
     let mut with_png = job.clone();
     with_png.push(transform("png", "png", None, "fit", 64));
@@ -103,7 +104,7 @@ fn luma_diff(a: &RgbImage, b: &RgbImage) -> f64 {
 /// (chroma is resampled once instead of upsampled and averaged back down, which differs
 /// slightly at small sizes).
 fn assert_as_good(name: &str, bytes: &[u8]) {
-    let Paths { ycc, rgb, png } = both_paths(bytes);
+    let Paths { ycc, rgb, png } = both_paths(bytes, &job());
     for ((y, r), p) in ycc.iter().zip(&rgb).zip(&png) {
         let what = format!("{name} {}", y.transform.name);
         assert_eq!((y.width, y.height), (r.width, r.height), "{what}");
@@ -145,6 +146,48 @@ fn photos_with_each_chroma_layout_and_odd_sizes() {
         "color/sharp_icc_iptc_xmp.jpg",         // 4:2:0 with an sRGB profile
     ] {
         assert_as_good(file, &corpus_file(file));
+    }
+}
+
+/// A 4:2:0 source decoded at 1/2 or 1/4 for a 4:4:4 output (JPEG quality ≥ 90) must keep
+/// the chroma the file has: libjpeg keeps it when decoding to RGB, and the planes are
+/// decoded one scale larger for it. Fine colour stripes show any loss.
+#[test]
+fn shrink_on_load_keeps_the_chroma_a_444_output_needs() {
+    let stripes = image::RgbImage::from_fn(1600, 1200, |x, _| {
+        if (x / 4) % 2 == 0 {
+            image::Rgb([200, 40, 40])
+        } else {
+            image::Rgb([40, 40, 200])
+        }
+    });
+    let mut png = Vec::new();
+    stripes
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
+    // Made into a 4:2:0 JPEG (quality < 90) of the same size by the engine itself.
+    let to_jpeg = transform("src", "jpeg", Some(88), "fit", 1600);
+    let source = Engine::default()
+        .render(&png, &[to_jpeg], Deadline::none())
+        .unwrap()
+        .remove(0)
+        .bytes;
+    let job = [
+        transform("j800-444", "jpeg", Some(95), "fit", 800),
+        transform("j400-444", "jpeg", Some(95), "fit", 400),
+    ];
+    // Against the stripes themselves, resized with Lanczos3: the two paths decode at
+    // different scales here, so neither path's own decode is a fair reference.
+    let Paths { ycc, rgb, .. } = both_paths(&source, &job);
+    for (y, r) in ycc.iter().zip(&rgb) {
+        let truth = image::imageops::resize(&stripes, y.width, y.height, FilterType::Lanczos3);
+        let (yi, ri) = (decode(&y.bytes).to_rgb8(), decode(&r.bytes).to_rgb8());
+        let (ye, re) = (mean_abs_diff(&yi, &truth), mean_abs_diff(&ri, &truth));
+        assert!(
+            ye <= re * 1.1 + 0.5,
+            "{}: YCbCr path {ye:.2} levels from the stripes, RGB path {re:.2}",
+            y.transform.name
+        );
     }
 }
 

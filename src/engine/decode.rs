@@ -15,6 +15,7 @@ use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader};
 use super::color::{to_srgb_deferred, ColorFix, Pixels, Srgb};
 use super::error::{from_image, EngineError};
 use super::frame::Frame;
+use super::planar::{self, Planar};
 use super::{jpeg, orient, Limits};
 use crate::media::MediaType;
 
@@ -105,19 +106,25 @@ impl<'a> Source<'a> {
 
     /// Decodes, shrinking on load by up to `scale` (1.0 = full size) where the format
     /// allows it. The result is *not* yet oriented, and may carry a pending conversion.
-    /// With `planar`, a JPEG that allows it comes back as YCbCr planes (`planar.rs`).
-    pub fn decode(&self, scale: f64, planar: bool) -> Result<Decoded, EngineError> {
+    /// With `planar: Some(chroma_scale)`, a JPEG that allows it comes back as YCbCr planes
+    /// (`planar.rs`) with chroma at `chroma_scale` of full-size luma or more.
+    pub fn decode(&self, scale: f64, planar: Option<f64>) -> Result<Decoded, EngineError> {
         let srgb = match (&self.jpeg, self.media) {
             (Some(h), _) => {
-                if planar {
-                    if let Some(p) = jpeg::decode_planar(self.bytes, h, self.max_alloc, scale)? {
+                let (b, max) = (self.bytes, self.max_alloc);
+                match planar
+                    .map(|c| planar::decode_planar(b, h, max, scale, c))
+                    .transpose()?
+                {
+                    Some(Planar::Planes(p)) => {
                         return Ok(Decoded {
                             frame: Frame::Ycc(p),
                             fix: None,
-                        });
+                        })
                     }
+                    Some(Planar::Rgb(srgb)) => srgb,
+                    Some(Planar::Unsuited) | None => jpeg::decode(b, h, max, scale)?,
                 }
-                jpeg::decode(self.bytes, h, self.max_alloc, scale)?
             }
             (None, m) => decode_other(self.bytes, m, self.max_alloc)?,
         };

@@ -60,14 +60,14 @@ impl Frame {
     }
 
     /// Resizes `crop` (in this frame's pixel coordinates) to `out_w × out_h`, ready for
-    /// `out`'s encoder.
+    /// `out`'s encoder and then for turning upright from EXIF `orientation`.
     pub fn resize(
         &self,
         resizer: &mut Resizer,
         crop: Rect,
-        out_w: u32,
-        out_h: u32,
+        (out_w, out_h): (u32, u32),
         out: &OutputSpec,
+        orientation: u8,
     ) -> Result<Frame, EngineError> {
         Ok(match self {
             Frame::Rgb(b) => Frame::Rgb(resize::resize(resizer, b, crop, out_w, out_h)?),
@@ -75,7 +75,8 @@ impl Frame {
                 let chroma = planar::chroma_for(out).ok_or_else(|| {
                     EngineError::Internal(format!("{} from YCbCr planes", out.format.name()))
                 })?;
-                Frame::Ycc(p.resize(resizer, crop, out_w, out_h, chroma)?)
+                let reversed = orient::stored_axes_reversed(orientation);
+                Frame::Ycc(p.resize(resizer, crop, (out_w, out_h), chroma, reversed)?)
             }
         })
     }

@@ -13,10 +13,9 @@
 
 use std::io::Cursor;
 
-use super::color::{icc_needs_conversion, to_srgb_deferred, Pixels, Srgb};
+use super::color::{to_srgb_deferred, Pixels, Srgb};
 use super::error::EngineError;
-use super::planar::Planes;
-use super::{orient, turbo, turbo_yuv};
+use super::{orient, turbo};
 
 /// What the markers before the first scan say.
 #[derive(Debug, Clone, Default)]
@@ -30,6 +29,8 @@ pub struct Header {
     pub icc: Option<Vec<u8>>,
     /// An Adobe APP14 segment was present (CMYK stored inverted, as Photoshop writes it).
     pub adobe: bool,
+    /// The first component's sampling factors (2, 2 for 4:2:0 YCbCr).
+    pub luma_sampling: (u8, u8),
     /// Read by `jpeg-decoder` because our scan failed: decode with it too.
     pub fallback_only: bool,
 }
@@ -76,6 +77,8 @@ pub fn scan_header(b: &[u8]) -> Option<Header> {
                 h.height = be16(seg, 1)? as u32;
                 h.width = be16(seg, 3)? as u32;
                 h.components = *seg.get(5)?;
+                let f = seg.get(7).copied().unwrap_or(0x11);
+                h.luma_sampling = ((f >> 4).max(1), (f & 0x0F).max(1));
                 have_frame = true;
             }
             0xE1 if seg.starts_with(b"Exif\0\0") && h.orientation == 1 => {
@@ -179,7 +182,7 @@ pub fn decode(
 /// The pixel limit was checked on our own header parse: libjpeg-turbo must agree on the
 /// size it decoded (at `num/denom`, or at full size for lossless files), or two parsers
 /// disagree about a hostile file.
-fn agreed_size(
+pub(super) fn agreed_size(
     header: &Header,
     (num, denom): (u32, u32),
     got: (u32, u32),
@@ -195,40 +198,6 @@ fn agreed_size(
         )));
     }
     Ok(())
-}
-
-/// Decodes to YCbCr planes for the YCbCr path (`planar.rs`), when this JPEG can take it:
-/// three components, decodable by libjpeg-turbo, colours already sRGB. `Ok(None)` sends
-/// the source down the RGB path ([`decode`]), which also reports what is wrong with a file
-/// libjpeg-turbo refuses.
-pub fn decode_planar(
-    bytes: &[u8],
-    header: &Header,
-    max_alloc: u64,
-    scale: f64,
-) -> Result<Option<Planes>, EngineError> {
-    if header.fallback_only
-        || header.components != 3
-        || header.icc.as_deref().is_some_and(icc_needs_conversion)
-    {
-        return Ok(None);
-    }
-    let (num, denom) = pick_scale(header.width, header.height, scale);
-    let max_mb = (max_alloc >> 20).clamp(64, u32::MAX as u64) as u32;
-    match turbo_yuv::decode(bytes, num, denom, max_mb) {
-        Ok(Some(d)) => {
-            agreed_size(header, (num, denom), (d.width, d.height))?;
-            if let Some(w) = &d.warning {
-                tracing::debug!(warning = %w, "JPEG decoded with damage");
-            }
-            Ok(Some(Planes::from_decode(d)))
-        }
-        Ok(None) => Ok(None),
-        Err(why) => {
-            tracing::debug!(error = %why, "no planar decode; trying the RGB path");
-            Ok(None)
-        }
-    }
 }
 
 fn jpeg_err(e: jpeg_decoder::Error) -> EngineError {
@@ -267,11 +236,16 @@ pub fn fallback_header(bytes: &[u8], max_alloc: u64) -> Result<Header, EngineErr
         orientation: d.exif_data().map_or(1, orient::from_exif),
         icc: d.icc_profile(),
         adobe: false,
+        luma_sampling: (1, 1),
         fallback_only: true,
     })
 }
 
-fn fallback_decode(bytes: &[u8], max_alloc: u64, scale: f64) -> Result<Srgb, EngineError> {
+pub(super) fn fallback_decode(
+    bytes: &[u8],
+    max_alloc: u64,
+    scale: f64,
+) -> Result<Srgb, EngineError> {
     let mut d = decoder_for(bytes, max_alloc);
     d.read_info().map_err(jpeg_err)?;
     let info = d
@@ -331,6 +305,7 @@ mod tests {
         assert_eq!(h.icc.as_deref(), Some(&b"hello world"[..]));
         assert!(h.adobe);
         assert_eq!(h.orientation, 1);
+        assert_eq!(h.luma_sampling, (2, 2));
         // A missing chunk means no profile; a cut segment means no header.
         let mut g = vec![0xFF, 0xD8];
         seg(&mut g, 0xE2, b"ICC_PROFILE\0\x02\x02world");

@@ -190,10 +190,13 @@ impl Engine {
         deadline.check("header")?;
 
         let o = src.orientation;
-        // The YCbCr path when every output can be written from planes (`planar.rs`).
+        // The YCbCr path when every output can be written from planes (`planar.rs`), with
+        // the chroma resolution (relative to full-size luma) the outputs need.
         let planar = transforms
             .iter()
-            .all(|t| planar::chroma_for(&t.output).is_some());
+            .zip(&plans)
+            .map(|(t, p)| planar::chroma_for(&t.output).map(|f| f * p.needed_scale()))
+            .try_fold(0.0, |max: f64, c| c.map(|c| max.max(c)));
         let decode::Decoded {
             frame: decoded,
             mut fix,
@@ -225,13 +228,8 @@ impl Engine {
                 Some(j) => {
                     let base = made[j].as_ref().expect("sources are kept");
                     let crop = in_base(base);
-                    Cow::Owned(base.resize(
-                        &mut resizer,
-                        crop,
-                        plan.out_w,
-                        plan.out_h,
-                        &t.output,
-                    )?)
+                    let size = (plan.out_w, plan.out_h);
+                    Cow::Owned(base.resize(&mut resizer, crop, size, &t.output, 1)?)
                 }
                 None => {
                     let crop = orient::rect_to_stored(plan.crop, o, sw, sh).scaled(kx, ky, dw, dh);
@@ -241,7 +239,7 @@ impl Engine {
                         (plan.out_w, plan.out_h)
                     };
                     let mut r = if !decoded.is_identity(crop, ow, oh, &t.output) {
-                        Cow::Owned(decoded.resize(&mut resizer, crop, ow, oh, &t.output)?)
+                        Cow::Owned(decoded.resize(&mut resizer, crop, (ow, oh), &t.output, o)?)
                     } else if fix.is_none() && o <= 1 {
                         Cow::Borrowed(&decoded)
                     } else {

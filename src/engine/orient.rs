@@ -48,6 +48,19 @@ pub fn rect_to_stored(r: Rect, orientation: u8, w: f64, h: f64) -> Rect {
     }
 }
 
+/// Whether turning the stored image upright reverses its x and its y axis: where the
+/// upright image's top-left corner lies in the stored image.
+pub fn stored_axes_reversed(orientation: u8) -> (bool, bool) {
+    let corner = Rect {
+        x: 0.0,
+        y: 0.0,
+        w: 1.0,
+        h: 1.0,
+    };
+    let s = rect_to_stored(corner, orientation, 2.0, 2.0);
+    (s.x > 0.0, s.y > 0.0)
+}
+
 /// Returns the bitmap turned upright (flips in place; the 90° family into one new buffer
 /// of the same size, walked in tiles so both sides stay in cache).
 pub fn apply(bitmap: Bitmap, orientation: u8) -> Bitmap {
@@ -113,6 +126,23 @@ fn mirror<const N: usize>(px: &mut [u8]) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn reversed_axes_per_orientation() {
+        let want = [
+            (false, false),
+            (true, false),
+            (true, true),
+            (false, true),
+            (false, false),
+            (false, true),
+            (true, true),
+            (true, false),
+        ];
+        for (o, w) in (1..=8).zip(want) {
+            assert_eq!(stored_axes_reversed(o), w, "orientation {o}");
+        }
+    }
+
     use super::*;
 
     /// Reference orientation through the `image` crate.

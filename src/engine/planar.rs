@@ -19,12 +19,65 @@ use std::borrow::Cow;
 use fast_image_resize::Resizer;
 
 use super::bitmap::Bitmap;
+use super::color::{icc_needs_conversion, Srgb};
 use super::error::EngineError;
 use super::geometry::Rect;
 use super::turbo_yuv::DecodedPlanes;
-use super::{encode, orient, resize, scratch, turbo, turbo_yuv};
+use super::{encode, jpeg, orient, resize, scratch, turbo, turbo_yuv};
 use crate::catalogue::spec::OutputSpec;
 use crate::media::OutputFormat;
+
+/// Decodes a JPEG to YCbCr planes, when it can take this path:
+/// three components, decodable by libjpeg-turbo, colours already sRGB.
+///
+/// `chroma_scale` is the chroma resolution the outputs need, relative to full-size luma.
+/// A 4:2:0 decode to RGB at 1/2, 1/4 or 1/8 keeps every stored chroma sample (libjpeg
+/// runs the chroma IDCT at twice the luma scale); a decode to planes does not, so for a
+/// 4:4:4 output the planes are decoded one scale larger than luma alone would need.
+pub fn decode_planar(
+    bytes: &[u8],
+    header: &jpeg::Header,
+    max_alloc: u64,
+    scale: f64,
+    chroma_scale: f64,
+) -> Result<Planar, EngineError> {
+    if header.fallback_only
+        || header.components != 3
+        || header.icc.as_deref().is_some_and(icc_needs_conversion)
+    {
+        return Ok(Planar::Unsuited);
+    }
+    let (sx, sy) = header.luma_sampling;
+    let chroma_kept = sx.min(sy).clamp(1, 2) as f64;
+    let planes_scale = scale.max(chroma_scale * chroma_kept).min(1.0);
+    let (num, denom) = jpeg::pick_scale(header.width, header.height, planes_scale);
+    let max_mb = (max_alloc >> 20).clamp(64, u32::MAX as u64) as u32;
+    match turbo_yuv::decode(bytes, num, denom, max_mb) {
+        Ok(Some(d)) => {
+            jpeg::agreed_size(header, (num, denom), (d.width, d.height))?;
+            if let Some(w) = &d.warning {
+                tracing::debug!(warning = %w, "JPEG decoded with damage");
+            }
+            Ok(Planar::Planes(Planes::from_decode(d)))
+        }
+        Ok(None) => Ok(Planar::Unsuited),
+        // libjpeg-turbo itself failed: decoding to RGB with it again would fail the same
+        // way, so go straight to the other decoder (or its typed error).
+        Err(why) => {
+            tracing::debug!(error = %why, "libjpeg-turbo refused the JPEG; trying jpeg-decoder");
+            Ok(Planar::Rgb(jpeg::fallback_decode(bytes, max_alloc, scale)?))
+        }
+    }
+}
+
+/// What [`decode_planar`] made.
+pub enum Planar {
+    Planes(Planes),
+    /// libjpeg-turbo failed and `jpeg-decoder` succeeded (to RGB).
+    Rgb(Srgb),
+    /// Not a JPEG for the YCbCr path: decode it with `jpeg::decode`.
+    Unsuited,
+}
 
 /// An image as Y, Cb and Cr planes.
 #[derive(Debug, Clone)]
@@ -67,7 +120,11 @@ pub fn chroma_len(luma: u32, per_luma: f64) -> u32 {
 impl Planes {
     pub fn from_decode(d: DecodedPlanes) -> Planes {
         let (sx, sy) = d.subsampling;
-        let planes = d.planes.map(|p| plane(p.stride, p.rows, p.data));
+        let mut planes = d.planes.map(|p| plane(p.stride, p.rows, p.data));
+        // The luma plane's padding (to whole chroma samples) holds whatever the file's last
+        // blocks decode to; the resizer's edge taps read it, so make it the edge pixel, as
+        // the RGB path (whose image ends at the real edge) effectively has.
+        replicate_edges(&mut planes[0], d.width, d.height);
         Planes {
             width: d.width,
             height: d.height,
@@ -78,25 +135,30 @@ impl Planes {
 
     /// Resizes the `crop` region (in luma coordinates) to `out_w × out_h` luma samples, with
     /// chroma at `chroma` samples per luma sample (what the output is encoded with).
+    /// `reversed` says which axes orienting the result will reverse (see `orient.rs`).
     pub fn resize(
         &self,
         resizer: &mut Resizer,
         crop: Rect,
-        out_w: u32,
-        out_h: u32,
+        (out_w, out_h): (u32, u32),
         chroma: f64,
+        reversed: (bool, bool),
     ) -> Result<Planes, EngineError> {
         let [y, cb, cr] = &self.planes;
         let (kx, ky) = self.chroma;
         let (cw, ch) = (chroma_len(out_w, chroma), chroma_len(out_h, chroma));
         // Chroma sample i covers luma [i/chroma, (i+1)/chroma): with an odd size the last
-        // one reaches half a luma pixel past the edge, so the chroma crop does too (else
-        // chroma would be stretched against luma by up to one pixel).
+        // one reaches half a luma pixel past the (upright) end, so the chroma crop does too
+        // — at the stored start of an axis that orienting reverses. (Where that is past the
+        // plane's edge the crop is clamped, leaving chroma up to half a sample off there.)
+        let (w, h) = (crop.w * kx, crop.h * ky);
+        let ext_w = w * (cw as f64 / (out_w as f64 * chroma)) - w;
+        let ext_h = h * (ch as f64 / (out_h as f64 * chroma)) - h;
         let c_crop = Rect {
-            x: crop.x * kx,
-            y: crop.y * ky,
-            w: crop.w * kx * (cw as f64 / (out_w as f64 * chroma)),
-            h: crop.h * ky * (ch as f64 / (out_h as f64 * chroma)),
+            x: crop.x * kx - if reversed.0 { ext_w } else { 0.0 },
+            y: crop.y * ky - if reversed.1 { ext_h } else { 0.0 },
+            w: w + ext_w,
+            h: h + ext_h,
         }
         .scaled(1.0, 1.0, cb.width, cb.height);
         Ok(Planes {
@@ -171,6 +233,25 @@ fn resize_plane(
     resize::resize_plane(resizer, src, crop, out_w, out_h)
 }
 
+/// Fills the columns of `p` right of `width` and the rows below `height` with copies of
+/// the last real column and row.
+fn replicate_edges(p: &mut Bitmap, width: u32, height: u32) {
+    let (stride, w, h) = (p.width as usize, width as usize, height as usize);
+    if w == 0 || h == 0 || w > stride || h > p.height as usize {
+        return;
+    }
+    if w < stride {
+        for row in p.data.chunks_exact_mut(stride).take(h) {
+            let edge = row[w - 1];
+            row[w..].fill(edge);
+        }
+    }
+    let last = (h - 1) * stride;
+    for r in h..p.height as usize {
+        p.data.copy_within(last..last + stride, r * stride);
+    }
+}
+
 fn raw(p: &Bitmap) -> (&[u8], u32, u32) {
     (&p.data, p.width, p.height)
 }
@@ -206,6 +287,13 @@ mod tests {
         assert_eq!((q.width, q.height), (4, 3));
         assert_eq!(q.data, vec![1, 2, 3, 3, 4, 5, 6, 6, 4, 5, 6, 6]);
         assert!(matches!(padded(&p, 3, 2), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn padding_from_the_decoder_becomes_the_edge_pixel() {
+        let mut p = plane(4, 3, vec![1, 2, 3, 99, 4, 5, 6, 99, 99, 99, 99, 99]);
+        replicate_edges(&mut p, 3, 2);
+        assert_eq!(p.data, vec![1, 2, 3, 3, 4, 5, 6, 6, 4, 5, 6, 6]);
     }
 
     #[test]

@@ -82,7 +82,7 @@ pub fn resize_planes(src: &PlanarImage, out_w: u32, out_h: u32) -> PlanarImage {
     let mut r = fast_image_resize::Resizer::new();
     PlanarImage(
         src.0
-            .resize(&mut r, crop, out_w, out_h, 0.5)
+            .resize(&mut r, crop, (out_w, out_h), 0.5, (false, false))
             .expect("resize"),
     )
 }
