@@ -7,7 +7,7 @@
 //! A source is used only if it covers the target at ≥ 1 source pixel per output pixel on
 //! both axes, so nothing is ever upsampled; outputs that crop (fill) serve no later output.
 
-use super::geometry::Plan;
+use super::geometry::{Plan, Rect};
 
 /// The order to make outputs in: most source pixels per output pixel first.
 pub fn order(plans: &[Plan]) -> Vec<usize> {
@@ -18,10 +18,7 @@ pub fn order(plans: &[Plan]) -> Vec<usize> {
 
 /// True when `plan` shows the whole upright source (so it can serve later outputs).
 pub fn whole_frame(plan: &Plan, up_w: u32, up_h: u32) -> bool {
-    plan.crop.x == 0.0
-        && plan.crop.y == 0.0
-        && plan.crop.w == up_w as f64
-        && plan.crop.h == up_h as f64
+    plan.crop == Rect::whole(up_w, up_h)
 }
 
 /// The smallest of the outputs already `made` (indices into `plans`, each whole-frame)

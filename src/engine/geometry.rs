@@ -15,6 +15,16 @@ pub struct Rect {
 }
 
 impl Rect {
+    /// All of a `width × height` image.
+    pub fn whole(width: u32, height: u32) -> Rect {
+        Rect {
+            x: 0.0,
+            y: 0.0,
+            w: width as f64,
+            h: height as f64,
+        }
+    }
+
     /// The rectangle in the coordinates of a (decoded) image `kx`, `ky` times the size,
     /// clamped to that image so float rounding can never reach outside it.
     pub fn scaled(&self, kx: f64, ky: f64, width: u32, height: u32) -> Rect {
@@ -51,12 +61,7 @@ fn round_dim(v: f64) -> u32 {
 
 pub fn plan(src_w: u32, src_h: u32, spec: &ResizeSpec) -> Plan {
     let (w, h) = (src_w as f64, src_h as f64);
-    let full = Rect {
-        x: 0.0,
-        y: 0.0,
-        w,
-        h,
-    };
+    let full = Rect::whole(src_w, src_h);
     match spec.mode {
         ResizeMode::Exact => Plan {
             out_w: spec.width.unwrap_or(src_w),

@@ -66,12 +66,7 @@ fn pixel_type(channels: u8) -> PixelType {
 /// True when resizing `crop` of a `width × height` image to `out_w × out_h` would return
 /// it unchanged.
 pub fn is_identity_dims(width: u32, height: u32, crop: Rect, out_w: u32, out_h: u32) -> bool {
-    crop.x == 0.0
-        && crop.y == 0.0
-        && crop.w == width as f64
-        && crop.h == height as f64
-        && out_w == width
-        && out_h == height
+    crop == Rect::whole(width, height) && (out_w, out_h) == (width, height)
 }
 
 /// Resizes the `crop` region of `src` (in `src`'s own pixel coordinates) to `out_w × out_h`.

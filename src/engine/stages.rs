@@ -38,12 +38,7 @@ pub fn decode_jpeg(jpeg: &[u8], denom: u32) -> Result<Image, String> {
 
 /// Lanczos3 resize of a whole image.
 pub fn resize(src: &Image, out_w: u32, out_h: u32) -> Image {
-    let crop = Rect {
-        x: 0.0,
-        y: 0.0,
-        w: src.0.width as f64,
-        h: src.0.height as f64,
-    };
+    let crop = Rect::whole(src.0.width, src.0.height);
     let mut r = fast_image_resize::Resizer::new();
     Image(resize::resize(&mut r, &src.0, crop, out_w, out_h).expect("resize"))
 }
@@ -73,12 +68,7 @@ pub fn decode_jpeg_planes(jpeg: &[u8], denom: u32) -> Result<PlanarImage, String
 
 /// Resize of whole planes to `out_w × out_h`, chroma 4:2:0 (as for a JPEG q < 90 or WebP).
 pub fn resize_planes(src: &PlanarImage, out_w: u32, out_h: u32) -> PlanarImage {
-    let crop = Rect {
-        x: 0.0,
-        y: 0.0,
-        w: src.0.width as f64,
-        h: src.0.height as f64,
-    };
+    let crop = Rect::whole(src.0.width, src.0.height);
     let mut r = fast_image_resize::Resizer::new();
     PlanarImage(
         src.0

@@ -56,6 +56,18 @@ impl Handle {
         unsafe { tj::tj3Get(self.0, param as c_int) }
     }
 
+    /// A decode call's return code as: `Ok(None)` clean, `Ok(Some(warning))` complete but
+    /// damaged (libjpeg filled the damage grey), `Err` failed.
+    pub(super) fn decode_outcome(&self, rc: c_int) -> Result<Option<String>, String> {
+        if rc == 0 {
+            Ok(None)
+        } else if self.only_warning() {
+            Ok(Some(last_error(self.0)))
+        } else {
+            Err(last_error(self.0))
+        }
+    }
+
     /// After a call returned -1: was it only a warning (the output is complete)?
     pub(super) fn only_warning(&self) -> bool {
         // SAFETY: valid handle.
@@ -199,14 +211,7 @@ pub fn decode(
             layout.tjpf(),
         )
     };
-    let warning = if rc != 0 {
-        if !h.only_warning() {
-            return Err(last_error(h.0));
-        }
-        Some(last_error(h.0))
-    } else {
-        None
-    };
+    let warning = h.decode_outcome(rc)?;
     // SAFETY: see above; every byte of the buffer was written.
     unsafe { data.set_len(len) };
     Ok(Decoded {

@@ -10,7 +10,7 @@ use std::ffi::c_int;
 
 use turbojpeg_sys as tj;
 
-use super::turbo::{check_size, compress_into, compressor, last_error, open, Opened};
+use super::turbo::{check_size, compress_into, compressor, open, Opened};
 
 /// One decoded or to-be-encoded plane: `stride × rows` bytes.
 pub struct Plane {
@@ -104,14 +104,7 @@ pub fn decode(
             strides.as_mut_ptr(),
         )
     };
-    let warning = if rc != 0 {
-        if !h.only_warning() {
-            return Err(last_error(h.0));
-        }
-        Some(last_error(h.0))
-    } else {
-        None
-    };
+    let warning = h.decode_outcome(rc)?;
     for p in &mut planes {
         // SAFETY: see above.
         unsafe { p.data.set_len(p.stride as usize * p.rows as usize) };
