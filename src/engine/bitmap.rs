@@ -1,4 +1,5 @@
-//! The engine's in-memory image: 8-bit sRGB, 3 (RGB) or 4 (RGBA) interleaved channels.
+//! The engine's in-memory image: 8-bit sRGB, 3 (RGB) or 4 (RGBA) interleaved channels — or
+//! one channel, a plane of the YCbCr path.
 
 #[derive(Debug, Clone)]
 pub struct Bitmap {
@@ -10,6 +11,16 @@ pub struct Bitmap {
 }
 
 impl Bitmap {
+    /// One channel: a Y, Cb or Cr plane (`planar.rs`).
+    pub fn plane(width: u32, height: u32, data: Vec<u8>) -> Bitmap {
+        Bitmap {
+            width,
+            height,
+            channels: 1,
+            data,
+        }
+    }
+
     pub fn has_alpha(&self) -> bool {
         self.channels == 4
     }

@@ -103,15 +103,6 @@ pub fn chroma_for(spec: &OutputSpec) -> Option<f64> {
     }
 }
 
-fn plane(width: u32, height: u32, data: Vec<u8>) -> Bitmap {
-    Bitmap {
-        width,
-        height,
-        channels: 1,
-        data,
-    }
-}
-
 /// Samples covering `luma` luma samples at `per_luma` chroma samples per luma sample.
 pub fn chroma_len(luma: u32, per_luma: f64) -> u32 {
     ((luma as f64 * per_luma).ceil() as u32).max(1)
@@ -120,7 +111,7 @@ pub fn chroma_len(luma: u32, per_luma: f64) -> u32 {
 impl Planes {
     pub fn from_decode(d: DecodedPlanes) -> Planes {
         let (sx, sy) = d.subsampling;
-        let mut planes = d.planes.map(|p| plane(p.stride, p.rows, p.data));
+        let mut planes = d.planes.map(|p| Bitmap::plane(p.stride, p.rows, p.data));
         // The luma plane's padding (to whole chroma samples) holds whatever the file's last
         // blocks decode to; the resizer's edge taps read it, so make it the edge pixel, as
         // the RGB path (whose image ends at the real edge) effectively has.
@@ -273,7 +264,7 @@ fn padded(p: &Bitmap, w: u32, h: u32) -> Cow<'_, Bitmap> {
     for _ in ph..h as usize {
         data.extend_from_within(last_row.clone());
     }
-    Cow::Owned(plane(w, h, data))
+    Cow::Owned(Bitmap::plane(w, h, data))
 }
 
 #[cfg(test)]
@@ -282,7 +273,7 @@ mod tests {
 
     #[test]
     fn padding_repeats_the_last_column_and_row() {
-        let p = plane(3, 2, vec![1, 2, 3, 4, 5, 6]);
+        let p = Bitmap::plane(3, 2, vec![1, 2, 3, 4, 5, 6]);
         let q = padded(&p, 4, 3);
         assert_eq!((q.width, q.height), (4, 3));
         assert_eq!(q.data, vec![1, 2, 3, 3, 4, 5, 6, 6, 4, 5, 6, 6]);
@@ -291,7 +282,7 @@ mod tests {
 
     #[test]
     fn padding_from_the_decoder_becomes_the_edge_pixel() {
-        let mut p = plane(4, 3, vec![1, 2, 3, 99, 4, 5, 6, 99, 99, 99, 99, 99]);
+        let mut p = Bitmap::plane(4, 3, vec![1, 2, 3, 99, 4, 5, 6, 99, 99, 99, 99, 99]);
         replicate_edges(&mut p, 3, 2);
         assert_eq!(p.data, vec![1, 2, 3, 3, 4, 5, 6, 6, 4, 5, 6, 6]);
     }
@@ -302,9 +293,9 @@ mod tests {
             width: 4,
             height: 2,
             planes: [
-                plane(4, 2, (0..8).collect()),
-                plane(2, 2, vec![0; 4]),
-                plane(2, 2, vec![0; 4]),
+                Bitmap::plane(4, 2, (0..8).collect()),
+                Bitmap::plane(2, 2, vec![0; 4]),
+                Bitmap::plane(2, 2, vec![0; 4]),
             ],
             chroma: (0.5, 1.0),
         };

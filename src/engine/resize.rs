@@ -233,12 +233,7 @@ pub fn resize_plane(
     super::scratch::give(zipped);
     let data = unzip4(&narrow, out_w as usize, out_h as usize);
     super::scratch::give(narrow);
-    Ok(Bitmap {
-        width: out_w,
-        height: out_h,
-        channels: 1,
-        data,
-    })
+    Ok(Bitmap::plane(out_w, out_h, data))
 }
 
 /// Rows `4g..4g+4` of a `w`-wide plane of `h` rows become row `g` of a four-channel image

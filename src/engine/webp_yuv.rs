@@ -99,15 +99,6 @@ mod tests {
     use super::super::bitmap::Bitmap;
     use super::*;
 
-    fn plane(width: u32, height: u32, data: Vec<u8>) -> Bitmap {
-        Bitmap {
-            width,
-            height,
-            channels: 1,
-            data,
-        }
-    }
-
     /// A grey ramp (full-range Y, neutral chroma) comes back from a WebP decoder as the same
     /// grey levels: the studio-range mapping is applied once, in the right direction.
     #[test]
@@ -121,9 +112,9 @@ mod tests {
             width: w,
             height: h,
             planes: [
-                plane(w, h, y.clone()),
-                plane(cw, ch, vec![128; (cw * ch) as usize]),
-                plane(cw, ch, vec![128; (cw * ch) as usize]),
+                Bitmap::plane(w, h, y.clone()),
+                Bitmap::plane(cw, ch, vec![128; (cw * ch) as usize]),
+                Bitmap::plane(cw, ch, vec![128; (cw * ch) as usize]),
             ],
             chroma: (0.5, 0.5),
         };
@@ -139,7 +130,7 @@ mod tests {
         assert!(err < 3.0, "mean error {err}");
         // A chroma plane of the wrong size is refused.
         let mut bad = planes.clone();
-        bad.planes[1] = plane(cw - 1, ch, vec![128; ((cw - 1) * ch) as usize]);
+        bad.planes[1] = Bitmap::plane(cw - 1, ch, vec![128; ((cw - 1) * ch) as usize]);
         assert!(encode(&bad, 80.0, 4).is_err());
     }
 
