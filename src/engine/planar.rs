@@ -156,9 +156,9 @@ impl Planes {
             width: out_w,
             height: out_h,
             planes: [
-                resize_plane(resizer, y, crop, out_w, out_h)?,
-                resize_plane(resizer, cb, c_crop, cw, ch)?,
-                resize_plane(resizer, cr, c_crop, cw, ch)?,
+                resize::resize_plane(resizer, y, crop, out_w, out_h)?,
+                resize::resize_plane(resizer, cb, c_crop, cw, ch)?,
+                resize::resize_plane(resizer, cr, c_crop, cw, ch)?,
             ],
             chroma: (chroma, chroma),
         })
@@ -211,19 +211,6 @@ impl Planes {
     }
 }
 
-fn resize_plane(
-    resizer: &mut Resizer,
-    src: &Bitmap,
-    crop: Rect,
-    out_w: u32,
-    out_h: u32,
-) -> Result<Bitmap, EngineError> {
-    if resize::is_identity_dims(src.width, src.height, crop, out_w, out_h) {
-        return Ok(src.clone());
-    }
-    resize::resize_plane(resizer, src, crop, out_w, out_h)
-}
-
 /// Fills the columns of `p` right of `width` and the rows below `height` with copies of
 /// the last real column and row.
 fn replicate_edges(p: &mut Bitmap, width: u32, height: u32) {
@@ -252,19 +239,14 @@ fn padded(p: &Bitmap, w: u32, h: u32) -> Cow<'_, Bitmap> {
     if p.width >= w && p.height >= h {
         return Cow::Borrowed(p);
     }
-    let (pw, ph) = (p.width as usize, p.height as usize);
     let (w, h) = (w.max(p.width), h.max(p.height));
-    let mut data = Vec::with_capacity(w as usize * h as usize);
-    for row in p.data.chunks_exact(pw).take(ph) {
-        data.extend_from_slice(row);
-        let last = row[pw - 1];
-        data.resize(data.len() + (w as usize - pw), last);
+    let mut grown = Bitmap::plane(w, h, vec![0; w as usize * h as usize]);
+    let rows = grown.data.chunks_exact_mut(w as usize);
+    for (dst, src) in rows.zip(p.data.chunks_exact(p.width as usize)) {
+        dst[..src.len()].copy_from_slice(src);
     }
-    let last_row = data.len() - w as usize..data.len();
-    for _ in ph..h as usize {
-        data.extend_from_within(last_row.clone());
-    }
-    Cow::Owned(Bitmap::plane(w, h, data))
+    replicate_edges(&mut grown, p.width, p.height);
+    Cow::Owned(grown)
 }
 
 #[cfg(test)]

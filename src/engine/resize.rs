@@ -78,13 +78,13 @@ pub fn resize(
     out_w: u32,
     out_h: u32,
 ) -> Result<Bitmap, EngineError> {
-    let data = resize_raw(
+    let data = convolve(
         resizer,
-        (src.width, src.height, src.channels),
+        (src.width, src.height, pixel_type(src.channels)),
         &src.data,
         crop,
-        out_w,
-        out_h,
+        (out_w, out_h),
+        true,
     )?;
     Ok(Bitmap {
         width: out_w,
@@ -92,26 +92,6 @@ pub fn resize(
         channels: src.channels,
         data,
     })
-}
-
-/// [`resize`] on raw interleaved pixels `(width, height, channels)`; the result comes
-/// from `scratch` (hand it back there when done).
-pub fn resize_raw(
-    resizer: &mut Resizer,
-    (width, height, channels): (u32, u32, u8),
-    pixels: &[u8],
-    crop: Rect,
-    out_w: u32,
-    out_h: u32,
-) -> Result<Vec<u8>, EngineError> {
-    convolve(
-        resizer,
-        (width, height, pixel_type(channels)),
-        pixels,
-        crop,
-        (out_w, out_h),
-        true,
-    )
 }
 
 /// One Lanczos3 resize of `crop` of an image to `out_w × out_h`, into a `scratch` buffer.
@@ -184,7 +164,8 @@ fn lanczos3_exact(x: f64) -> f64 {
     }
 }
 
-/// Resizes one plane (one channel), as [`resize`] would but about twice as fast.
+/// Resizes one plane (one channel), as [`resize`] would but about twice as fast (an
+/// identity resize is a copy).
 ///
 /// `fast_image_resize` runs the vertical pass first, then the horizontal one, whose
 /// one-channel kernel handles one sample per tap where the four-channel one handles four
@@ -200,6 +181,9 @@ pub fn resize_plane(
     out_h: u32,
 ) -> Result<Bitmap, EngineError> {
     debug_assert_eq!(src.channels, 1);
+    if is_identity_dims(src.width, src.height, crop, out_w, out_h) {
+        return Ok(src.clone());
+    }
     let w = src.width;
     let rows = Rect {
         x: 0.0,
