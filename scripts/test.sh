@@ -1,20 +1,42 @@
 #!/usr/bin/env bash
-# The one test command (README "Testing"; .ci/run calls it too).
+# The one test command (README "Testing"); .ci/run is exactly this script.
 #
-# Installs moto (a real AWS-API server) into .ci/.venv if missing, starts it on loopback,
-# points the AWS SDK at it with test credentials, runs every test, and stops moto by PID.
-# Extra arguments go to `cargo test` (e.g. `scripts/test.sh --test engine_corpus`).
+#   scripts/test.sh            every gate: system set-up, cargo fmt --check, every test,
+#                              clippy -D warnings, and the deploy linters
+#   scripts/test.sh ARGS...    only `cargo test ARGS...` (e.g. `--test engine_corpus`),
+#                              after the same set-up, for iterating on one area
+#
+# Set-up it does itself on a fresh Debian machine: system packages (scripts/setup-system.sh,
+# apt when root), moto into .ci/.venv (~1 min the first time). It starts moto (a real AWS-API
+# server) on loopback, points the AWS SDK at it with test credentials, and stops it by PID.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+scripts/setup-system.sh build runtime test
 
 VENV=.ci/.venv
 MOTO_VERSION=5.2.5
 MOTO_PORT=${MOTO_PORT:-5000}
 
-if ! "$VENV/bin/moto_server" --help >/dev/null 2>&1; then
+for component in rustfmt clippy; do
+  cargo "${component/rustfmt/fmt}" --version >/dev/null 2>&1 || {
+    echo "the Rust toolchain lacks $component: rustup component add $component" >&2
+    exit 1
+  }
+done
+
+if [[ "$("$VENV/bin/python" -c 'import moto; print(moto.__version__)' 2>/dev/null)" != "$MOTO_VERSION" ]]; then
   echo "==> installing moto[server]==$MOTO_VERSION into $VENV"
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install -q --disable-pip-version-check "moto[server]==$MOTO_VERSION"
+fi
+
+full=true
+(($#)) && full=false
+
+if $full; then
+  echo "==> cargo fmt --check"
+  cargo fmt --all -- --check
 fi
 
 mkdir -p target
@@ -35,4 +57,13 @@ export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1
 export AWS_EC2_METADATA_DISABLED=true
 unset AWS_PROFILE AWS_SESSION_TOKEN
 
+echo "==> cargo test"
 cargo test --no-fail-fast "$@"
+
+if $full; then
+  kill $MOTO_PID 2>/dev/null || true
+  echo "==> cargo clippy --all-targets -- -D warnings"
+  cargo clippy --all-targets -- -D warnings
+  scripts/lint-deploy.sh
+  echo "==> all gates passed"
+fi
