@@ -7,9 +7,9 @@
 //! - **engine**: `Engine::render` of the W2 transforms (`web-2048`, `web-1024`,
 //!   `preview-512`, `thumb-256`, `thumb-128` — the built-in catalogue's W2) per photo;
 //! - **service**: one job message per photo (`force: true`, so every rendition is made
-//!   and written each round), received and run by `worker::handle_message` one at a time:
-//!   fetch, probe, render on the blocking pool, write five objects, merge the manifest,
-//!   notice, delete the message.
+//!   and written each round) sent to the running service (`Application`, one slot), timed
+//!   from the send until the service has counted the job done: receive, fetch, probe,
+//!   render on the blocking pool, write five objects, merge the manifest, notice.
 //!
 //! ```text
 //! taskset -c 1 cargo bench --bench service        # one core; DERIVD_SERVICE_ROUNDS=5
@@ -22,10 +22,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use derivd::app::App;
 use derivd::catalogue::{Catalogue, Transform};
 use derivd::config::Config;
 use derivd::engine::{Deadline, Engine};
+use derivd::metrics::Metrics;
+use derivd::queue::Queue;
+use derivd::startup::Application;
+use derivd::storage::ObjectStore;
 use derivd::storage::{PutCondition, PutRequest, StorageClass};
 
 const W2: [&str; 5] = [
@@ -48,29 +51,40 @@ async fn blocking_pass(engine: &Engine, photos: &[(String, Vec<u8>)], t: &[Arc<T
     photos.len() as f64 / s.elapsed().as_secs_f64()
 }
 
-/// One job for `key` through the queue and the worker; the time from receiving the
-/// message to having deleted it.
-async fn service_job(app: &App, key: &str) -> Duration {
-    let body = serde_json::json!({"source": key, "transforms": W2, "force": true});
-    app.jobs.send(&body.to_string()).await.unwrap();
-    let s = Instant::now();
-    loop {
-        let msgs = app
-            .jobs
-            .receive(1, Duration::from_secs(1), Duration::from_secs(120))
-            .await
-            .unwrap();
-        if let Some(m) = msgs.into_iter().next() {
-            derivd::worker::handle_message(app, app.jobs.as_ref(), m).await;
-            return s.elapsed();
-        }
+/// The running service's handles the bench uses.
+struct Service {
+    jobs: Arc<dyn Queue>,
+    metrics: Metrics,
+}
+
+impl Service {
+    fn done(&self) -> u64 {
+        let text = self.metrics.render();
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("derivd_jobs_total{outcome=\"ok\"}"));
+        line.and_then(|l| l.rsplit(' ').next()?.parse().ok())
+            .unwrap_or(0)
     }
+}
+
+/// One job for `key` through the running service; the time from sending the message to
+/// the service counting the job done.
+async fn service_job(app: &Service, key: &str) -> Duration {
+    let body = serde_json::json!({"source": key, "transforms": W2, "force": true});
+    let before = app.done();
+    let s = Instant::now();
+    app.jobs.send(&body.to_string()).await.unwrap();
+    while app.done() == before {
+        tokio::time::sleep(Duration::from_micros(200)).await;
+    }
+    s.elapsed()
 }
 
 /// One round: each photo through the engine, then as a job through the service.
 /// Returns (engine img/s, service img/s).
 async fn interleaved_pass(
-    app: &App,
+    app: &Service,
     engine: &Engine,
     photos: &[(String, Vec<u8>)],
     t: &[Arc<Transform>],
@@ -113,14 +127,22 @@ fn main() {
     let dir = tempfile::tempdir().unwrap();
     let mut cfg = Config::default();
     cfg.storage.data_dir = dir.path().to_path_buf();
-    cfg.http.listen = String::new();
+    cfg.http.listen = None;
     cfg.worker.concurrency = 1;
+    cfg.queue.wait_secs = 1;
+    let bucket = cfg.storage.default_bucket.clone();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
-    let app = rt.block_on(App::build(cfg, catalogue)).unwrap();
-    let bucket = app.cfg.storage.default_bucket.clone();
+    let built = rt.block_on(Application::build(cfg, catalogue)).unwrap();
+    let store: Arc<dyn ObjectStore> = built.store();
+    let app = Service {
+        jobs: built.job_queue(),
+        metrics: built.metrics(),
+    };
+    let token = tokio_util::sync::CancellationToken::new();
+    let server = rt.spawn(built.run_until_stopped(token.clone()));
     rt.block_on(async {
         for (key, b) in &photos {
             let req = PutRequest {
@@ -132,7 +154,7 @@ fn main() {
                 metadata: Default::default(),
                 condition: PutCondition::None,
             };
-            app.store.put(&bucket, req).await.unwrap();
+            store.put(&bucket, req).await.unwrap();
         }
         // warm-up (also creates the manifests)
         interleaved_pass(&app, &engine, &photos, &t).await;
@@ -170,9 +192,7 @@ fn main() {
         })
         .collect();
     println!("service stages, mean per job: {}", stages.join(", "));
-    let page = rt
-        .block_on(app.store.list(&bucket, "derived/", None))
-        .unwrap();
+    let page = rt.block_on(store.list(&bucket, "derived/", None)).unwrap();
     println!(
         "median: engine {:.3} img/s, engine on the blocking pool {:.3} img/s, service {:.3} \
          img/s, service/engine {:.3} ({} objects under derived/; load {})",
@@ -185,4 +205,6 @@ fn main() {
             .unwrap_or_default()
             .trim()
     );
+    token.cancel();
+    rt.block_on(server).unwrap().unwrap();
 }

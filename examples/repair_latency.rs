@@ -5,13 +5,12 @@
 //! `repair_latency [LOSSES] [MODE]` with MODE `sequential` (one loss at a time: pure
 //! latency) or `burst` (all losses published at once: latency under load).
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aws_sdk_s3::primitives::ByteStream;
-use derivd::app::{serve_with, App};
 use derivd::catalogue::Catalogue;
 use derivd::config::{Backend, BucketMapping, Config};
+use derivd::startup::Application;
 use tokio_util::sync::CancellationToken;
 
 fn event(bucket: &str, key: &str) -> String {
@@ -74,19 +73,20 @@ async fn main() -> anyhow::Result<()> {
         prefix: "derived/".into(),
     }];
     cfg.queue.jobs = jobs.queue_url().unwrap().to_string();
-    cfg.queue.repair = repair_url;
+    cfg.queue.repair = Some(repair_url);
     cfg.queue.wait_secs = 1;
-    cfg.http.listen = String::new();
-    let app = Arc::new(App::build(cfg, Catalogue::built_in(8192)?).await?);
+    cfg.http.listen = None;
+    let app = Application::build(cfg, Catalogue::built_in(8192)?).await?;
+    let (catalogue, jobs) = (app.catalogue(), app.job_queue());
     let token = CancellationToken::new();
-    let server = tokio::spawn(serve_with(app.clone(), None, token.clone()));
+    let server = tokio::spawn(app.run_until_stopped(token.clone()));
 
     // One small source per 6 losses; all derived objects made up front.
     let photo = std::fs::read(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../shared/corpus/formats/ir_progressive_650x470.jpg"),
     )?;
-    let transforms: Vec<String> = app.catalogue.iter().map(|t| t.name.clone()).collect();
+    let transforms: Vec<String> = catalogue.iter().map(|t| t.name.clone()).collect();
     let mut keys = Vec::new();
     let sources = losses.div_ceil(transforms.len());
     for i in 0..sources {
@@ -103,11 +103,10 @@ async fn main() -> anyhow::Result<()> {
             source: src.clone(),
             transforms: derivd::job::TransformSelection::All,
             force: false,
-            origin: derivd::job::JobOrigin::Message,
         };
-        app.jobs.send(&job.to_message_json()).await?;
+        jobs.send(&job.to_message_json()).await?;
         for t in &transforms {
-            let ext = app.catalogue.get(t).unwrap().output.format.extension();
+            let ext = catalogue.get(t).unwrap().output.format.extension();
             keys.push(format!("derived/{src}/{t}.{ext}"));
         }
     }

@@ -25,6 +25,7 @@ pub struct Config {
     pub notices: NoticesConfig,
     pub aws: AwsConfig,
     pub sns: SnsConfig,
+    pub serve: ServeConfig,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
@@ -77,9 +78,10 @@ fn default_prefix() -> String {
 pub struct QueueConfig {
     /// Job queue: SQS queue URL or name (aws), or queue name in the database (embedded).
     pub jobs: String,
-    /// Repair queue receiving `ReducedRedundancyLostObject` events; empty = no repair
+    /// Repair queue receiving `ReducedRedundancyLostObject` events; unset = no repair
     /// listener.
-    pub repair: String,
+    #[serde(deserialize_with = "serve::empty_is_none")]
+    pub repair: Option<String>,
     /// Embedded backend: receives before a message is dead-lettered. (On SQS this is the
     /// queue's redrive policy, set where the queue is created.)
     pub max_receives: u32,
@@ -110,20 +112,25 @@ pub struct WorkerConfig {
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct HttpConfig {
-    /// Address to serve the HTTP API on; empty disables HTTP.
-    pub listen: String,
+    /// Address to serve the HTTP API on; unset disables HTTP.
+    #[serde(deserialize_with = "serve::empty_is_none")]
+    pub listen: Option<String>,
     /// Bearer token required on write/compute endpoints. Required when `listen` is not a
     /// loopback address. Prefer setting it through `DERIVD_HTTP__AUTH_TOKEN`.
     pub auth_token: Option<String>,
     /// Largest request body accepted, bytes.
     pub max_body_bytes: usize,
+    /// Ensure-on-read: seconds a derived object confirmed current is served without
+    /// checking the source again.
+    pub ensure_ttl_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct NoticesConfig {
-    /// SNS topic ARN for completion notices (aws backend). Empty = none.
-    pub sns_topic_arn: String,
+    /// SNS topic ARN for completion notices (aws backend). Unset = none.
+    #[serde(deserialize_with = "serve::empty_is_none")]
+    pub sns_topic_arn: Option<String>,
     /// JSONL file for notices (embedded backend). Unset = `{data_dir}/notices.jsonl`.
     pub log_path: Option<PathBuf>,
 }
@@ -210,6 +217,7 @@ impl Default for Config {
             notices: NoticesConfig::default(),
             aws: AwsConfig::default(),
             sns: SnsConfig::default(),
+            serve: ServeConfig::default(),
         }
     }
 }
@@ -229,7 +237,7 @@ impl Default for QueueConfig {
     fn default() -> Self {
         QueueConfig {
             jobs: "derivd-jobs".into(),
-            repair: String::new(),
+            repair: None,
             max_receives: 5,
             visibility_timeout_secs: 120,
             wait_secs: 20,
@@ -253,9 +261,10 @@ impl Default for WorkerConfig {
 impl Default for HttpConfig {
     fn default() -> Self {
         HttpConfig {
-            listen: "127.0.0.1:8080".into(),
+            listen: Some("127.0.0.1:8080".into()),
             auth_token: None,
             max_body_bytes: 64 * 1024,
+            ensure_ttl_secs: 60,
         }
     }
 }
@@ -400,7 +409,10 @@ fn set_path(table: &mut toml::Table, path: &[String], value: toml::Value) {
     t.insert(last.clone(), value);
 }
 
+mod serve;
 mod validate;
+
+pub use serve::{Role, ServeConfig};
 
 #[cfg(test)]
 mod tests;

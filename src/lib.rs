@@ -7,37 +7,56 @@
 //!
 //! # Module map
 //!
+//! How a job flows: a [`consume`]r receives messages from a [`queue`] and routes each:
+//! job requests run through the [`derive`]r, losses go to [`repair`], removals to
+//! [`cleanup`]. Every path that makes a derived object — jobs, [`repair`], [`ensure`]-on-read
+//! — goes through [`derive::Deriver`], and every path that judges one (those and
+//! [`audit`]) asks [`derive::identity`]. Only [`startup`] sees all the parts.
+//!
 //! | module | concept |
 //! |---|---|
+//! | **leaves** | |
 //! | [`config`] | the one typed configuration (TOML file + `DERIVD_*` variables) |
 //! | [`catalogue`] | named transforms loaded from `transforms/*.toml`; the public catalogue view |
 //! | [`media`] | media types, detected from bytes |
 //! | [`keys`] | deterministic derived keys and their exact inverse |
 //! | [`engine`] | the synchronous transform engine: one decode → every rendition |
-//! | [`ensure`] | ensure-on-read: `GET /v1/derived/...` regenerates missing objects |
 //! | [`job`] | messages on the queues: job requests, S3 events, SNS envelopes |
-//! | [`storage`] | object-store seam: S3 and a local directory |
-//! | [`queue`] | queue seam: SQS and an embedded SQLite queue |
-//! | [`manifest`] | per-source record of derived objects, merged with conditional writes |
-//! | [`worker`] | the pool that runs jobs and decides each message's fate |
-//! | [`repair`] | regenerating lost derived objects |
-//! | [`sns`] | `POST /v1/sns`: signature-checked SNS messages over HTTPS |
-//! | [`audit`] | `derivd audit`: checks the manifests' derived objects; queues the repairs |
-//! | [`notice`] | completion notices (SNS or a JSONL file) |
-//! | [`http`] | the HTTP API |
+//! | [`manifest`] | per-source record of derived objects (a versioned format), merged with conditional writes |
 //! | [`metrics`] | every Prometheus metric, defined in one place |
-//! | [`app`] | wiring backends from config; `serve` |
-//! | [`aws`] | AWS SDK set-up and error classification |
 //! | [`cost`] | the storage-class cost model behind `derivd cost` |
+//! | [`cgroup`] | the process's memory limit, checked against the decode budget |
+//! | **I/O seams** (a trait, two real implementations, one contract suite each) | |
+//! | [`storage`] | object store: S3 and a local directory |
+//! | [`queue`] | queue: SQS and an embedded SQLite queue |
+//! | [`notice`] | completion notices: SNS or a JSONL file |
+//! | [`aws`] | AWS SDK set-up and error classification |
+//! | [`backends`] | opening the store, queues and notifier a configuration names |
+//! | **the core** | |
+//! | [`derive`] | the one producer of derived objects: fetch → probe → owed → render → write → record |
+//! | **paths that use it** | |
+//! | [`consume`] | one receive/drain loop, one lease, one ack policy, message routing |
+//! | [`repair`] | regenerating lost derived objects |
+//! | [`cleanup`] | deleting a removed source's derived objects |
+//! | [`ensure`] | ensure-on-read: `GET /v1/derived/...` serves only current objects |
+//! | [`audit`] | `derivd audit`: checks the manifests' derived objects; queues the repairs |
+//! | **front ends** | |
+//! | [`http`] | the HTTP API |
+//! | [`sns`] | `POST /v1/sns`: signature-checked SNS messages over HTTPS |
+//! | [`startup`] | builds every part from the configuration and runs `serve` |
 //! | [`cli`] | the command-line front end |
 
-pub mod app;
 pub mod audit;
 pub mod aws;
+pub mod backends;
 pub mod catalogue;
+pub mod cgroup;
+pub mod cleanup;
 pub mod cli;
 pub mod config;
+pub mod consume;
 pub mod cost;
+pub mod derive;
 pub mod engine;
 pub mod ensure;
 pub mod http;
@@ -50,5 +69,5 @@ pub mod notice;
 pub mod queue;
 pub mod repair;
 pub mod sns;
+pub mod startup;
 pub mod storage;
-pub mod worker;

@@ -5,6 +5,16 @@
 //! merged, never overwritten: read it with its ETag, add our entries, write it back with
 //! `If-Match` (or `If-None-Match: *` when new), and start over on 412. It is always stored
 //! as STANDARD: losing it would lose track of what exists.
+//!
+//! # Format versions
+//!
+//! `version` is the manifest format. Adding a field is **not** a version bump: every
+//! reader keeps fields it does not know (`extra`, on the manifest and on each entry) and
+//! writes them back, so an older worker in a rolling upgrade never strips what a newer one
+//! wrote. A bump means existing fields changed meaning, which older code cannot preserve:
+//! a worker that reads a manifest newer than [`MANIFEST_VERSION`] refuses to write it
+//! (a transient error, so the job waits in the queue for an upgraded worker) and never
+//! lowers the number.
 
 use std::collections::BTreeMap;
 
@@ -25,6 +35,9 @@ pub struct Manifest {
     pub source_etag: String,
     /// By transform name.
     pub derived: BTreeMap<String, ManifestEntry>,
+    /// Fields of newer versions of derivd, kept as they are.
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, serde_json::Value>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,6 +51,9 @@ pub struct ManifestEntry {
     pub bytes: u64,
     pub width: u32,
     pub height: u32,
+    /// Fields of newer versions of derivd, kept as they are.
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, serde_json::Value>,
 }
 
 impl Manifest {
@@ -47,6 +63,7 @@ impl Manifest {
             source_key: source_key.to_string(),
             source_etag: source_etag.to_string(),
             derived: BTreeMap::new(),
+            extra: BTreeMap::new(),
         }
     }
 
@@ -109,6 +126,13 @@ pub async fn merge(
                 PutCondition::IfAbsent,
             ),
         };
+        if manifest.version > MANIFEST_VERSION {
+            return Err(StoreError::Transient(format!(
+                "manifest {key} is format version {}; this derivd writes {MANIFEST_VERSION} \
+                 and must not rewrite a newer one (upgrade this worker)",
+                manifest.version
+            )));
+        }
         manifest.merge(source_etag, entries);
         let body = serde_json::to_vec_pretty(&manifest).expect("manifest serialises");
         let req = PutRequest {
@@ -140,4 +164,34 @@ fn rand_jitter_ms() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
     (nanos % 50) as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_of_newer_versions_survive_a_merge() {
+        let newer = r#"{"version": 1, "source_key": "a.jpg", "source_etag": "e0",
+            "placeholders": {"thumbhash": "abc"},
+            "derived": {"thumb-256": {"key": "derived/a.jpg/thumb-256.jpg", "digest": "d",
+                "source_etag": "e0", "content_type": "image/jpeg", "bytes": 1, "width": 1,
+                "height": 1, "focus": {"x": 0.5}}}}"#;
+        let mut m: Manifest = serde_json::from_str(newer).unwrap();
+        let entry = ManifestEntry {
+            key: "derived/a.jpg/web-1024.jpg".into(),
+            digest: "d".into(),
+            source_etag: "e0".into(),
+            content_type: "image/jpeg".into(),
+            bytes: 2,
+            width: 2,
+            height: 2,
+            extra: BTreeMap::new(),
+        };
+        m.merge("e0", &BTreeMap::from([("web-1024".to_string(), entry)]));
+        let back: serde_json::Value = serde_json::to_value(&m).unwrap();
+        assert_eq!(back["placeholders"]["thumbhash"], "abc");
+        assert_eq!(back["derived"]["thumb-256"]["focus"]["x"], 0.5);
+        assert_eq!(back["derived"]["web-1024"]["bytes"], 2);
+    }
 }

@@ -42,6 +42,18 @@ pub enum Notifier {
     },
 }
 
+/// Why a notice could not be published.
+#[derive(Debug, thiserror::Error)]
+pub enum NoticeError {
+    #[error("publishing to SNS: {0}")]
+    Sns(String),
+    #[error("{path}: {source}")]
+    File {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
 impl Notifier {
     pub fn jsonl(path: PathBuf) -> Notifier {
         Notifier::Jsonl {
@@ -50,7 +62,16 @@ impl Notifier {
         }
     }
 
-    pub async fn publish(&self, notice: &Notice) -> Result<(), String> {
+    /// Publishes `notice`; a failure is logged and counted, never returned: the derived
+    /// objects are already written, which is what the work owed.
+    pub async fn publish_counted(&self, notice: &Notice, metrics: &crate::metrics::Metrics) {
+        if let Err(e) = self.publish(notice).await {
+            tracing::warn!(error = %e, "could not publish notice");
+            metrics.notice_failures.inc();
+        }
+    }
+
+    pub async fn publish(&self, notice: &Notice) -> Result<(), NoticeError> {
         let body = serde_json::to_string(notice).expect("notice serialises");
         match self {
             Notifier::None => Ok(()),
@@ -62,25 +83,30 @@ impl Notifier {
                 .send()
                 .await
                 .map(|_| ())
-                .map_err(|e| crate::aws::sdk_failure(&e).detail),
+                .map_err(|e| NoticeError::Sns(crate::aws::sdk_failure(&e).detail)),
             Notifier::Jsonl { path, lock } => {
                 let _g = lock.lock().await;
-                if let Some(dir) = path.parent() {
-                    tokio::fs::create_dir_all(dir)
-                        .await
-                        .map_err(|e| e.to_string())?;
-                }
-                let mut f = tokio::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(path)
+                append_line(path, &body)
                     .await
-                    .map_err(|e| format!("{}: {e}", path.display()))?;
-                f.write_all(format!("{body}\n").as_bytes())
-                    .await
-                    .map_err(|e| e.to_string())?;
-                f.flush().await.map_err(|e| e.to_string())
+                    .map_err(|source| NoticeError::File {
+                        path: path.clone(),
+                        source,
+                    })
             }
         }
     }
+}
+
+/// Appends one line, durably: a notice read back after a crash must have been written.
+async fn append_line(path: &std::path::Path, line: &str) -> std::io::Result<()> {
+    if let Some(dir) = path.parent() {
+        tokio::fs::create_dir_all(dir).await?;
+    }
+    let mut f = tokio::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .await?;
+    f.write_all(format!("{line}\n").as_bytes()).await?;
+    f.sync_data().await
 }

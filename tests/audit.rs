@@ -1,7 +1,8 @@
 //! `derivd audit` against real stores: the embedded backend (a directory and SQLite) and
-//! S3/SQS on moto. Derived objects are made by the real worker code, damaged behind
-//! derivd's back (no loss notification ever arrives), and the audit must name exactly what
-//! was damaged; `--repair` must queue jobs the real worker turns into a clean second audit.
+//! S3/SQS on moto. Derived objects are made by the deriver (the one producer every path
+//! uses), damaged behind derivd's back (no loss notification ever arrives), and the audit
+//! must name exactly what was damaged; `--repair` must queue jobs that the real service,
+//! started on the same backends, turns into a clean second audit.
 mod common;
 
 use std::collections::BTreeSet;
@@ -10,18 +11,22 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::images::corpus_file;
-use derivd::app::App;
 use derivd::audit::reason::{
     ABSENT, SOURCE_CHANGED, SOURCE_MISSING, TRANSFORM_CHANGED, TRANSFORM_REMOVED,
 };
+use derivd::audit::Auditor;
 use derivd::audit::{
     audit, AuditOptions, AuditProgress, AuditReport, FindingKind, EXIT_ERROR, EXIT_HEALTHY,
     EXIT_PROBLEMS,
 };
+use derivd::backends::Backends;
 use derivd::catalogue::Catalogue;
 use derivd::config::{Backend, BucketMapping, Config};
+use derivd::derive::{BucketMap, DeriveRequest, Deriver, MemoryBudget};
 use derivd::job::{parse_job, JobRequest, TransformSelection};
 use derivd::manifest::{Manifest, ManifestEntry};
+use derivd::queue::Queue;
+use derivd::storage::ObjectStore;
 use derivd::storage::{PutRequest, StorageClass};
 use FindingKind::{Missing, Orphaned, Retired, Stale};
 
@@ -40,12 +45,54 @@ fn catalogue() -> Catalogue {
 fn embedded_config(dir: &std::path::Path) -> Config {
     let mut cfg = Config::default();
     cfg.storage.data_dir = dir.to_path_buf();
-    cfg.http.listen = String::new();
+    cfg.http.listen = None;
+    cfg.queue.wait_secs = 1;
     cfg
 }
 
+/// The backends a test works on, and the catalogue it audits against.
+struct App {
+    cfg: Config,
+    store: Arc<dyn ObjectStore>,
+    jobs: Arc<dyn Queue>,
+    catalogue: Catalogue,
+}
+
+impl App {
+    async fn build(cfg: Config, catalogue: Catalogue) -> App {
+        let backends = Backends::new(&cfg).await.unwrap();
+        App {
+            store: backends.store().unwrap(),
+            jobs: backends.job_queue().await.unwrap(),
+            cfg,
+            catalogue,
+        }
+    }
+
+    fn deriver(&self) -> Deriver {
+        Deriver {
+            store: self.store.clone(),
+            engine: derivd::engine::Engine::new(self.cfg.limits),
+            budget: MemoryBudget::new(1 << 30),
+            catalogue: Arc::new(self.catalogue.clone()),
+            buckets: BucketMap::from_config(&self.cfg),
+            storage_class: self.cfg.storage.storage_class,
+            metrics: Default::default(),
+        }
+    }
+
+    fn auditor(&self) -> Auditor {
+        Auditor {
+            store: self.store.clone(),
+            buckets: BucketMap::from_config(&self.cfg),
+            catalogue: Arc::new(self.catalogue.clone()),
+            jobs: Some(self.jobs.clone()),
+        }
+    }
+}
+
 async fn embedded_app(dir: &std::path::Path) -> App {
-    App::build(embedded_config(dir), catalogue()).await.unwrap()
+    App::build(embedded_config(dir), catalogue()).await
 }
 
 async fn put(app: &App, bucket: &str, key: &str, bytes: Vec<u8>) {
@@ -61,19 +108,18 @@ async fn put(app: &App, bucket: &str, key: &str, bytes: Vec<u8>) {
     app.store.put(bucket, req).await.unwrap();
 }
 
-/// Uploads `file` as `source` and makes its derived objects with the real job code.
+/// Uploads `file` as `source` and makes its derived objects with the deriver.
 async fn make(app: &App, bucket: &str, source: &str, file: &str) {
     put(app, bucket, source, corpus_file(file)).await;
-    let job = JobRequest {
+    let req = DeriveRequest {
         bucket: Some(bucket.into()),
+        source: source.into(),
         transforms: TransformSelection::Named(TRANSFORMS.map(String::from).to_vec()),
-        ..JobRequest::new(source)
+        force: false,
+        deadline: Instant::now() + Duration::from_secs(120),
     };
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let report = derivd::worker::run::run_job(app, &job, deadline)
-        .await
-        .unwrap();
-    assert_eq!(report.derived.len(), TRANSFORMS.len(), "{source}");
+    let done = app.deriver().derive(&req).await.unwrap();
+    assert_eq!(done.written.len(), TRANSFORMS.len(), "{source}");
 }
 
 fn derived(source: &str, transform: &str) -> String {
@@ -91,7 +137,7 @@ async fn run_audit(app: &App, repair: bool) -> AuditReport {
         concurrency: 4,
         ..Default::default()
     };
-    audit(app, &opts).await.unwrap()
+    audit(&app.auditor(), &opts).await.unwrap()
 }
 
 type Found = (String, FindingKind, String);
@@ -109,23 +155,49 @@ fn want(source: &str, transform: &str, kind: FindingKind, why: &str) -> Found {
     (derived(source, transform), kind, why.to_string())
 }
 
-/// Runs every queued message through the real worker; returns the jobs they carried.
+/// Reads the jobs queued so far, then runs the real service (jobs role) on the same
+/// backends until it has handled them all; returns the jobs.
 async fn drain(app: &App) -> Vec<JobRequest> {
-    let mut jobs = Vec::new();
+    let mut messages = Vec::new();
     loop {
+        let wait = Duration::from_millis(200);
         let batch = app
             .jobs
-            .receive(10, Duration::from_secs(1), Duration::from_secs(120))
+            .receive(10, wait, Duration::from_secs(120))
             .await
             .unwrap();
         if batch.is_empty() {
-            return jobs;
+            break;
         }
-        for msg in batch {
-            jobs.push(parse_job(&msg.body).expect("audit queues job messages"));
-            derivd::worker::handle_message(app, app.jobs.as_ref(), msg).await;
-        }
+        messages.extend(batch);
     }
+    let jobs: Vec<JobRequest> = messages
+        .iter()
+        .map(|m| parse_job(&m.body).expect("audit queues job messages"))
+        .collect();
+    if jobs.is_empty() {
+        return jobs;
+    }
+    for m in &messages {
+        app.jobs
+            .change_visibility(&m.receipt, Duration::ZERO)
+            .await
+            .unwrap();
+    }
+    let mut cfg = app.cfg.clone();
+    cfg.serve.roles = Some(vec![derivd::config::Role::Jobs]);
+    let svc = common::service::start_with(cfg, app.catalogue.clone(), false).await;
+    let n = jobs.len() as f64;
+    common::service::eventually(Duration::from_secs(120), "the repair jobs", || async {
+        (common::service::metric(&svc.app, "derivd_jobs_total", &[]) == n).then_some(())
+    })
+    .await;
+    assert_eq!(
+        common::service::metric(&svc.app, "derivd_jobs_total", &["outcome=\"ok\""]),
+        n
+    );
+    svc.stop().await;
+    jobs
 }
 
 fn assert_healthy(r: &AuditReport, manifests: u64, objects: u64) {
@@ -280,6 +352,7 @@ async fn embedded_follows_every_listing_page() {
             bytes: 1,
             width: 1,
             height: 1,
+            extra: Default::default(),
         };
         m.derived.insert("thumb-128".into(), entry);
         let manifest = format!("derived/{source}/_manifest.json");
@@ -291,7 +364,7 @@ async fn embedded_follows_every_listing_page() {
         concurrency: 16,
         ..Default::default()
     };
-    let r = audit(&app, &opts).await.unwrap();
+    let r = audit(&app.auditor(), &opts).await.unwrap();
     assert_eq!((r.counts.manifests, r.counts.objects), (N, N));
     assert_eq!(r.counts.orphaned, N, "no source exists");
     let keys: BTreeSet<_> = r.findings.iter().map(|f| f.key.as_str()).collect();
@@ -309,7 +382,7 @@ async fn unknown_bucket_is_refused() {
         buckets: vec!["not-configured".into()],
         ..Default::default()
     };
-    assert!(audit(&app, &opts).await.is_err());
+    assert!(audit(&app.auditor(), &opts).await.is_err());
 }
 
 async fn aws_app(bucket: &str, queue_url: &str) -> App {
@@ -326,8 +399,9 @@ async fn aws_app(bucket: &str, queue_url: &str) -> App {
         prefix: "derived/".into(),
     }];
     cfg.queue.jobs = queue_url.into();
-    cfg.http.listen = String::new();
-    App::build(cfg, catalogue()).await.unwrap()
+    cfg.http.listen = None;
+    cfg.queue.wait_secs = 1;
+    App::build(cfg, catalogue()).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use derivd::job::{
-    parse_job, parse_message, reason, Incoming, JobOrigin, JobRequest, MessageError, ObjectRef,
+    parse_job, parse_message, reason, Incoming, JobRequest, MessageError, ObjectRef,
     TransformSelection, MAX_MESSAGE_BYTES,
 };
 use serde_json::Value;
@@ -33,7 +33,6 @@ fn parse(name: &str) -> Vec<Incoming> {
 fn s3_job(bucket: &str, key: &str) -> JobRequest {
     JobRequest {
         bucket: Some(bucket.into()),
-        origin: JobOrigin::S3Event,
         ..JobRequest::new(key)
     }
 }
@@ -308,7 +307,6 @@ fn to_message_json_round_trips() {
     }
     // Re-enqueuing an S3-event job (audit --repair) gives a plain job message.
     let requeued = parse_job(&s3_job("photos-prod", TRICKY).to_message_json()).unwrap();
-    assert_eq!(requeued.origin, JobOrigin::Message);
     assert_eq!(requeued.bucket.as_deref(), Some("photos-prod"));
     // A request that could not be read back is caught before it is sent.
     let empty = JobRequest {

@@ -36,7 +36,7 @@ fn config(s: &Stack) -> Config {
         &s.jobs_url,
         &s.notices.topic_arn,
     );
-    cfg.queue.repair = s.loss.queue_url.clone();
+    cfg.queue.repair = Some(s.loss.queue_url.clone());
     cfg
 }
 

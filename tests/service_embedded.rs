@@ -286,7 +286,7 @@ async fn s3_events_create_and_clean_up_and_never_loop() {
 async fn lost_objects_come_back_identical_from_a_single_transform_regeneration() {
     let dir = tempfile::tempdir().unwrap();
     let mut cfg = embedded_config(dir.path());
-    cfg.queue.repair = "derivd-repair".into();
+    cfg.queue.repair = Some("derivd-repair".into());
     let svc = start(cfg, false).await;
     let src = "photos/ünï code+plus %20.jpg";
     upload(
@@ -507,7 +507,10 @@ async fn ensure_on_read_regenerates_once_and_serves_bytes() {
         .send()
         .await
         .unwrap();
-    assert_eq!(bad.status(), 400);
+    // Not an image format derivd reads: 415, with the engine's typed reason.
+    assert_eq!(bad.status(), 415);
+    let body = bad.text().await.unwrap();
+    assert!(body.contains("unsupported format"), "{body}");
     svc.stop().await;
 }
 
@@ -515,58 +518,57 @@ async fn ensure_on_read_regenerates_once_and_serves_bytes() {
 async fn losses_of_one_source_in_separate_messages_share_one_decode() {
     let dir = tempfile::tempdir().unwrap();
     let mut cfg = embedded_config(dir.path());
-    cfg.queue.repair = "derivd-repair".into();
-    let app = derivd::app::App::build(cfg, derivd::catalogue::Catalogue::built_in(8192).unwrap())
-        .await
-        .unwrap();
+    cfg.queue.repair = Some("derivd-repair".into());
+    // First run: jobs only, so the loss events below wait in the repair queue together.
+    let mut jobs_only = cfg.clone();
+    jobs_only.serve.roles = Some(vec![derivd::config::Role::Jobs]);
+    let svc = start(jobs_only, false).await;
     let src = "batch/photo.jpg";
-    upload(
-        app.store.as_ref(),
-        src,
-        corpus_file("formats/ir_progressive_650x470.jpg"),
-    )
-    .await;
-    let job = derivd::job::JobRequest::new(src);
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    derivd::worker::run::run_job(&app, &job, deadline)
+    let photo = corpus_file("formats/ir_progressive_650x470.jpg");
+    upload(svc.app.store.as_ref(), src, photo).await;
+    svc.app
+        .jobs
+        .send(&format!(r#"{{"source": "{src}"}}"#))
         .await
         .unwrap();
-    let repair = app.repair.clone().unwrap();
+    eventually(Duration::from_secs(60), "the job", || async {
+        (metric(&svc.app, "derivd_jobs_total", &["outcome=\"ok\""]) == 1.0).then_some(())
+    })
+    .await;
+    let store = svc.app.store.clone();
+    svc.stop().await;
+    let repair = derivd::backends::Backends::new(&cfg).await.unwrap();
+    let repair = repair.repair_queue().await.unwrap().unwrap();
     let keys: Vec<String> = ["thumb-128.jpg", "web-1024.jpg", "preview-512.webp"]
         .iter()
         .map(|f| format!("derived/{src}/{f}"))
         .collect();
     for k in &keys {
-        app.store.delete(BUCKET, k).await.unwrap();
+        store.delete(BUCKET, k).await.unwrap();
         // S3 sends one event per lost object.
-        repair
-            .send(&derivd::repair::lost_object_event(BUCKET, k))
-            .await
-            .unwrap();
+        let event = derivd::repair::lost_object_event(BUCKET, k);
+        repair.send(&event).await.unwrap();
     }
-    let batch = repair
-        .receive(10, Duration::from_secs(1), Duration::from_secs(30))
-        .await
-        .unwrap();
-    assert_eq!(batch.len(), 3);
-    derivd::repair::pool::handle_batch(&app, repair.as_ref(), batch).await;
+    let svc = start(cfg, false).await;
+    eventually(Duration::from_secs(60), "the repairs", || async {
+        (metric(&svc.app, "derivd_repairs_total", &["\"repaired\""]) == 3.0).then_some(())
+    })
+    .await;
     for k in &keys {
         assert!(
-            app.store.head(BUCKET, k).await.unwrap().is_some(),
+            store.head(BUCKET, k).await.unwrap().is_some(),
             "{k} not back"
         );
     }
-    assert_eq!(metric(&app, "derivd_repairs_total", &["\"repaired\""]), 3.0);
     // One source, one decode: a single repair group ran.
-    assert_eq!(
-        metric(
-            &app,
-            "derivd_stage_duration_seconds_count",
-            &["stage=\"repair\""]
-        ),
-        1.0
+    let groups = metric(
+        &svc.app,
+        "derivd_stage_duration_seconds_count",
+        &["stage=\"repair\""],
     );
+    assert_eq!(groups, 1.0);
     assert_eq!(queue_len(dir.path(), "derivd-repair").await, (0, 0));
+    svc.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -611,44 +613,38 @@ async fn a_job_over_its_time_limit_is_retried_then_dead_lettered() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_retry_after_a_lost_manifest_write_rewrites_the_manifest() {
     let dir = tempfile::tempdir().unwrap();
-    let app = derivd::app::App::build(
-        embedded_config(dir.path()),
-        derivd::catalogue::Catalogue::built_in(8192).unwrap(),
-    )
-    .await
-    .unwrap();
+    let svc = start(embedded_config(dir.path()), false).await;
     let src = "m/photo.jpg";
-    upload(
-        app.store.as_ref(),
-        src,
-        corpus_file("formats/ir_progressive_650x470.jpg"),
-    )
-    .await;
-    let mut job = derivd::job::JobRequest::new(src);
-    job.transforms = derivd::job::TransformSelection::Named(vec!["thumb-256".into()]);
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    derivd::worker::run::run_job(&app, &job, deadline)
-        .await
-        .unwrap();
+    let photo = corpus_file("formats/ir_progressive_650x470.jpg");
+    upload(svc.app.store.as_ref(), src, photo).await;
+    let job = format!(r#"{{"source": "{src}", "transforms": ["thumb-256"]}}"#);
+    let outcomes = |outcome: &'static str, n: f64| {
+        let app = &svc.app;
+        let needle = format!("outcome=\"{outcome}\"");
+        async move { (metric(app, "derivd_jobs_total", &[&needle]) == n).then_some(()) }
+    };
+    svc.app.jobs.send(&job).await.unwrap();
+    eventually(Duration::from_secs(60), "first run", || outcomes("ok", 1.0)).await;
     // As if the first attempt died between the object PUT and the manifest write.
     let manifest_key = format!("derived/{src}/_manifest.json");
-    app.store.delete(BUCKET, &manifest_key).await.unwrap();
-    let report = derivd::worker::run::run_job(&app, &job, deadline)
-        .await
-        .unwrap();
-    assert_eq!(
-        report.up_to_date, 0,
-        "object without a manifest entry is not done"
-    );
-    assert!(app
-        .store
-        .head(BUCKET, &manifest_key)
-        .await
-        .unwrap()
-        .is_some());
+    svc.app.store.delete(BUCKET, &manifest_key).await.unwrap();
+    svc.app.jobs.send(&job).await.unwrap();
+    // An object without a manifest entry is not done: it is written again, not skipped.
+    eventually(Duration::from_secs(60), "second run", || {
+        outcomes("ok", 2.0)
+    })
+    .await;
+    let manifest = svc.app.store.head(BUCKET, &manifest_key).await.unwrap();
+    assert!(manifest.is_some());
     // And now it is up to date.
-    let report = derivd::worker::run::run_job(&app, &job, deadline)
-        .await
-        .unwrap();
-    assert_eq!((report.up_to_date, report.derived.len()), (1, 0));
+    svc.app.jobs.send(&job).await.unwrap();
+    eventually(Duration::from_secs(60), "third run", || {
+        outcomes("up_to_date", 1.0)
+    })
+    .await;
+    assert_eq!(
+        metric(&svc.app, "derivd_jobs_total", &["outcome=\"ok\""]),
+        2.0
+    );
+    svc.stop().await;
 }

@@ -10,15 +10,12 @@
 mod common;
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::http::{StatusCode, Uri};
 use axum::response::IntoResponse;
 use base64::Engine as _;
-use derivd::app::App;
-use derivd::catalogue::Catalogue;
-use derivd::config::Config;
-use derivd::job::{parse_message, Incoming};
+use common::service::{embedded_config, eventually, metric, start, Handles, Running};
 use derivd::storage::{PutRequest, StorageClass};
 use rsa::pkcs1v15::SigningKey;
 use rsa::pkcs8::DecodePrivateKey;
@@ -34,7 +31,8 @@ const SUBSCRIBE_PATH: &str = "/?Action=ConfirmSubscription&TopicArn=t&Token=tok"
 
 /// The service under test, plus a stub SNS host that records every request it gets.
 struct Env {
-    app: Arc<App>,
+    app: Handles,
+    _svc: Running,
     url: String,
     seen: Arc<Mutex<Vec<String>>>,
     client: reqwest::Client,
@@ -71,17 +69,20 @@ async fn env() -> Env {
     serve(stub_listener, stub).await;
 
     let dir = tempfile::tempdir().unwrap();
-    let mut cfg = Config::default();
-    cfg.storage.data_dir = dir.path().to_path_buf();
+    let mut cfg = embedded_config(dir.path());
     cfg.sns.allowed_topic_arns = vec![TOPIC.into()];
     cfg.sns.insecure_test_cert_base_url = Some(format!("http://{stub_addr}"));
-    let catalogue = Catalogue::built_in(8192).unwrap();
-    let app = Arc::new(App::build(cfg, catalogue).await.unwrap());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/v1/sns", listener.local_addr().unwrap());
-    serve(listener, derivd::http::router(app.clone())).await;
+    let svc = start(cfg, true).await;
+    let url = svc.url("/v1/sns");
     Env {
-        app,
+        app: Handles {
+            store: svc.app.store.clone(),
+            jobs: svc.app.jobs.clone(),
+            repair: svc.app.repair.clone(),
+            catalogue: svc.app.catalogue.clone(),
+            metrics: svc.app.metrics.clone(),
+        },
+        _svc: svc,
         url,
         seen,
         client: reqwest::Client::new(),
@@ -174,8 +175,9 @@ fn signed(kind: &str, topic: &str, body: &str, version: &str) -> Map<String, Val
     m
 }
 
-/// Uploads the corpus PNG, runs a `thumb-128` job on it; returns the derived key.
-async fn make_derived(app: &App) -> String {
+/// Uploads the corpus PNG, runs a `thumb-128` job on it through the job queue; returns
+/// the derived key.
+async fn make_derived(app: &Handles) -> String {
     let bytes = common::images::corpus_file("formats/sharp_palette.png");
     let put = PutRequest {
         key: "photos/palette.png".into(),
@@ -188,15 +190,12 @@ async fn make_derived(app: &App) -> String {
     };
     app.store.put("derivd", put).await.unwrap();
     let job = r#"{"source": "photos/palette.png", "transforms": ["thumb-128"]}"#;
-    let parsed = parse_message(job);
-    let Ok([Incoming::Jobs(jobs)]) = parsed.as_deref() else {
-        panic!("job message does not parse");
-    };
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let report = derivd::worker::run::run_job(app, &jobs[0], deadline)
-        .await
-        .unwrap();
-    report.derived[0].key.clone()
+    app.jobs.send(job).await.unwrap();
+    eventually(Duration::from_secs(60), "the job", || async {
+        (metric(app, "derivd_jobs_total", &["outcome=\"ok\""]) == 1.0).then_some(())
+    })
+    .await;
+    "derived/photos/palette.png/thumb-128.jpg".to_string()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -43,12 +43,21 @@ pub use report::{
     EXIT_HEALTHY, EXIT_PROBLEMS,
 };
 
-use crate::app::App;
-use crate::config::BucketMapping;
-use crate::keys::KeyLayout;
+use crate::catalogue::Catalogue;
+use crate::derive::identity::{self, Identity, Verdict};
+use crate::derive::{BucketMap, Mapping};
 use crate::manifest::{self, ManifestEntry};
+use crate::queue::Queue;
 use crate::storage::{ObjectMeta, ObjectStore};
-use crate::worker::run::{META_DIGEST, META_SOURCE_ETAG};
+
+/// What an audit reads and where `--repair` sends its jobs.
+pub struct Auditor {
+    pub store: Arc<dyn ObjectStore>,
+    pub buckets: BucketMap,
+    pub catalogue: Arc<Catalogue>,
+    /// The job queue, for `--repair` (which fails without one).
+    pub jobs: Option<Arc<dyn Queue>>,
+}
 
 /// Requests in flight at once unless told otherwise.
 pub const DEFAULT_CONCURRENCY: usize = 16;
@@ -93,7 +102,7 @@ pub enum AuditError {
 /// One unit of work from the listing.
 enum Unit {
     Manifest {
-        mapping: Arc<BucketMapping>,
+        mapping: Arc<Mapping>,
         source_key: String,
     },
     ListFailed {
@@ -104,8 +113,8 @@ enum Unit {
 }
 
 /// Audits every manifest of the selected bucket mappings; see the module docs.
-pub async fn audit(app: &App, opts: &AuditOptions) -> Result<AuditReport, AuditError> {
-    let mappings = select_mappings(app, &opts.buckets)?;
+pub async fn audit(app: &Auditor, opts: &AuditOptions) -> Result<AuditReport, AuditError> {
+    let mappings = select_mappings(&app.buckets, &opts.buckets)?;
     let concurrency = opts.concurrency.max(1);
     let progress = opts.progress.clone();
     let store = app.store.as_ref();
@@ -128,10 +137,10 @@ pub async fn audit(app: &App, opts: &AuditOptions) -> Result<AuditReport, AuditE
     Ok(report)
 }
 
-fn select_mappings(app: &App, buckets: &[String]) -> Result<Vec<BucketMapping>, AuditError> {
-    let all = app.cfg.bucket_mappings();
+fn select_mappings(map: &BucketMap, buckets: &[String]) -> Result<Vec<Mapping>, AuditError> {
+    let all = map.all();
     if buckets.is_empty() {
-        return Ok(all);
+        return Ok(all.to_vec());
     }
     buckets
         .iter()
@@ -148,16 +157,16 @@ fn select_mappings(app: &App, buckets: &[String]) -> Result<Vec<BucketMapping>, 
 /// listing ends the stream with a [`Unit::ListFailed`].
 fn manifests<'a>(
     store: &'a dyn ObjectStore,
-    mapping: Arc<BucketMapping>,
+    mapping: Arc<Mapping>,
     progress: Option<Arc<dyn AuditProgress>>,
 ) -> impl Stream<Item = Unit> + 'a {
-    let layout = KeyLayout::new(mapping.prefix.clone());
+    let layout = mapping.layout.clone();
     // State: `Some(continuation)` while pages remain, `None` once the listing is done.
     stream::unfold(Some(None::<String>), move |state| {
         let (mapping, layout, progress) = (mapping.clone(), layout.clone(), progress.clone());
         async move {
             let continuation = state?;
-            let bucket = mapping.derived().to_string();
+            let bucket = mapping.derived.clone();
             match store.list(&bucket, layout.prefix(), continuation).await {
                 Ok(page) => {
                     let units: Vec<Unit> = page
@@ -188,7 +197,7 @@ fn manifests<'a>(
     .flatten()
 }
 
-async fn check_unit(app: &App, unit: Unit) -> AuditReport {
+async fn check_unit(app: &Auditor, unit: Unit) -> AuditReport {
     match unit {
         Unit::Manifest {
             mapping,
@@ -207,13 +216,13 @@ async fn check_unit(app: &App, unit: Unit) -> AuditReport {
 }
 
 /// Reads one manifest and judges every object it lists; a partial report.
-async fn check_source(app: &App, mapping: &BucketMapping, source_key: &str) -> AuditReport {
+async fn check_source(app: &Auditor, mapping: &Mapping, source_key: &str) -> AuditReport {
     let mut part = AuditReport::default();
     let store = app.store.as_ref();
-    let derived_bucket = mapping.derived();
-    let layout = KeyLayout::new(mapping.prefix.clone());
+    let derived_bucket = mapping.derived.as_str();
+    let layout = &mapping.layout;
     let manifest_key = layout.manifest_key(source_key).unwrap_or_default();
-    let manifest = match manifest::read(store, derived_bucket, &layout, source_key).await {
+    let manifest = match manifest::read(store, derived_bucket, layout, source_key).await {
         Ok(Some((m, _etag))) => m,
         // Deleted since it was listed (its source was removed and cleaned up): nothing
         // left to audit.
@@ -262,7 +271,7 @@ async fn check_source(app: &App, mapping: &BucketMapping, source_key: &str) -> A
 /// What is wrong with one manifest entry, if anything. `head` is the derived object (if
 /// present), `source_etag` the source's current ETag (if the source exists), `digest` the
 /// catalogue's current digest of the transform (if it still exists). First match wins:
-/// orphaned, retired, missing, stale (source, then transform).
+/// orphaned, retired, then the deriver's own judgement ([`identity::judge`]).
 pub fn judge(
     entry: &ManifestEntry,
     head: Option<&ObjectMeta>,
@@ -275,20 +284,16 @@ pub fn judge(
     let Some(digest) = digest else {
         return Some((FindingKind::Retired, reason::TRANSFORM_REMOVED));
     };
-    let Some(head) = head else {
-        return Some((FindingKind::Missing, reason::ABSENT));
+    let wanted = Identity {
+        source_etag: source_etag.to_string(),
+        digest: digest.to_string(),
     };
-    let made_from = head
-        .metadata
-        .get(META_SOURCE_ETAG)
-        .unwrap_or(&entry.source_etag);
-    let made_with = head.metadata.get(META_DIGEST).unwrap_or(&entry.digest);
-    if made_from != source_etag {
-        Some((FindingKind::Stale, reason::SOURCE_CHANGED))
-    } else if made_with != digest {
-        Some((FindingKind::Stale, reason::TRANSFORM_CHANGED))
-    } else {
-        None
+    match identity::judge(&wanted, head, Some(entry)) {
+        Verdict::Current => None,
+        Verdict::Missing => Some((FindingKind::Missing, reason::ABSENT)),
+        Verdict::SourceChanged => Some((FindingKind::Stale, reason::SOURCE_CHANGED)),
+        Verdict::TransformChanged => Some((FindingKind::Stale, reason::TRANSFORM_CHANGED)),
+        Verdict::Unrecorded => Some((FindingKind::Stale, reason::UNRECORDED)),
     }
 }
 

@@ -11,9 +11,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use futures_util::stream::{self, StreamExt};
 
+use super::Auditor;
 use super::{AuditReport, Finding, RepairSummary};
-use crate::app::App;
-use crate::job::{JobOrigin, JobRequest, TransformSelection};
+use crate::job::{JobRequest, TransformSelection};
 
 /// One forced job per source for its missing and stale objects, all with id `job_id`.
 /// Returns each job with the number of objects it regenerates, in source order.
@@ -37,25 +37,24 @@ pub fn repair_jobs(findings: &[Finding], job_id: &str) -> Vec<(JobRequest, u64)>
                     transforms.into_iter().map(str::to_string).collect(),
                 ),
                 force: true,
-                origin: JobOrigin::Message,
             };
             (job, n)
         })
         .collect()
 }
 
-pub(super) async fn enqueue_repairs(app: &App, report: &mut AuditReport, concurrency: usize) {
+pub(super) async fn enqueue_repairs(app: &Auditor, report: &mut AuditReport, concurrency: usize) {
     let job_id = format!("audit-{}", uuid::Uuid::new_v4().simple());
     let jobs = repair_jobs(&report.findings, &job_id);
     let sent: Vec<_> = stream::iter(jobs)
         .map(|(job, n)| async move {
-            let result = match job.validate() {
-                Ok(()) => app
-                    .jobs
+            let result = match (job.validate(), &app.jobs) {
+                (Ok(()), Some(jobs)) => jobs
                     .send(&job.to_message_json())
                     .await
                     .map_err(|e| format!("queueing the repair job: {e}")),
-                Err(e) => Err(format!("cannot queue a repair job: {e}")),
+                (Ok(()), None) => Err("no job queue to queue the repair job on".to_string()),
+                (Err(e), _) => Err(format!("cannot queue a repair job: {e}")),
             };
             (job, n, result)
         })

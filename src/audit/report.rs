@@ -21,6 +21,8 @@ pub mod reason {
     pub const SOURCE_CHANGED: &str = "source_changed";
     /// `stale`: made with an older definition of the transform (its digest differs).
     pub const TRANSFORM_CHANGED: &str = "transform_changed";
+    /// `stale`: the object is current but its manifest entry records an older one.
+    pub const UNRECORDED: &str = "manifest_outdated";
     /// `retired`: the transform is no longer in the catalogue.
     pub const TRANSFORM_REMOVED: &str = "transform_removed";
     /// `orphaned`: the source object is gone.

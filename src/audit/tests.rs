@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::*;
+use crate::derive::identity::{META_DIGEST, META_SOURCE_ETAG};
 use crate::job::{parse_job, TransformSelection};
 
 fn entry() -> ManifestEntry {
@@ -15,6 +16,7 @@ fn entry() -> ManifestEntry {
         bytes: 10,
         width: 128,
         height: 128,
+        extra: BTreeMap::new(),
     }
 }
 
@@ -113,9 +115,14 @@ fn each_kind_and_reason() {
 
 #[test]
 fn object_metadata_wins_over_the_manifest_entry() {
-    // The object was remade from the new source but the manifest still says e1.
+    // The object was remade from the new source but the manifest still says e1: the
+    // object is right, the record is not, and a job would remake it to fix the record —
+    // so the audit, judging as jobs do, reports it (repairable) rather than "healthy".
     let h = head(Some("e2"), Some("d1"));
-    assert_eq!(judge(&entry(), Some(&h), Some("e2"), Some("d1")), None);
+    assert_eq!(
+        judge(&entry(), Some(&h), Some("e2"), Some("d1")),
+        Some((FindingKind::Stale, reason::UNRECORDED))
+    );
     // Without metadata, the manifest entry is what the object was made from.
     let bare = head(None, None);
     assert_eq!(judge(&entry(), Some(&bare), Some("e1"), Some("d1")), None);

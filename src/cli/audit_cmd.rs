@@ -13,10 +13,11 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::app::App;
 use crate::audit::{audit, AuditOptions, AuditProgress, DEFAULT_CONCURRENCY};
+use crate::backends::Backends;
 use crate::catalogue::Catalogue;
 use crate::config::Config;
+use crate::derive::BucketMap;
 
 #[derive(Debug, clap::Args)]
 pub struct AuditArgs {
@@ -80,7 +81,16 @@ pub fn run(cfg: Config, catalogue: Catalogue, args: AuditArgs) -> anyhow::Result
         .enable_all()
         .build()?;
     let report = runtime.block_on(async {
-        let app = App::build(cfg, catalogue).await?;
+        let backends = Backends::new(&cfg).await?;
+        let app = crate::audit::Auditor {
+            store: backends.store()?,
+            buckets: BucketMap::from_config(&cfg),
+            catalogue: Arc::new(catalogue),
+            jobs: match args.repair {
+                true => Some(backends.job_queue().await?),
+                false => None,
+            },
+        };
         let bar = progress_bar();
         let opts = AuditOptions {
             repair: args.repair,

@@ -1,9 +1,8 @@
 //! `derivd catalogue [--json]`.
 
-use crate::catalogue::view::CatalogueView;
 use crate::catalogue::Catalogue;
 use crate::config::Config;
-use crate::keys::KeyLayout;
+use crate::derive::BucketMap;
 
 #[derive(Debug, clap::Args)]
 pub struct CatalogueArgs {
@@ -13,11 +12,7 @@ pub struct CatalogueArgs {
 }
 
 pub fn run(cfg: &Config, catalogue: &Catalogue, args: &CatalogueArgs) -> anyhow::Result<i32> {
-    let prefix = cfg
-        .bucket_mappings()
-        .first()
-        .map_or("derived/".to_string(), |b| b.prefix.clone());
-    let view = CatalogueView::new(catalogue, &KeyLayout::new(prefix));
+    let view = crate::startup::catalogue_view(catalogue, &BucketMap::from_config(cfg));
     if args.json {
         println!("{}", serde_json::to_string_pretty(&view)?);
     } else {

@@ -69,8 +69,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         }
         Command::Lose(args) => {
             let cfg = load_config(cli.config.as_deref())?;
-            let cat = load_catalogue(&cfg)?;
-            serve_cmd::lose_cmd(cfg, cat, args)
+            serve_cmd::lose_cmd(cfg, args)
         }
         Command::Catalogue(args) => {
             let cfg = load_config(cli.config.as_deref())?;

@@ -6,10 +6,12 @@ use std::sync::Arc;
 use anyhow::{bail, Context};
 use tokio_util::sync::CancellationToken;
 
-use crate::app::{cancel_on_signal, serve, App};
+use crate::backends::Backends;
 use crate::catalogue::Catalogue;
 use crate::config::{Backend, Config};
-use crate::job::{JobOrigin, JobRequest, TransformSelection};
+use crate::derive::{Admission, BucketMap};
+use crate::job::{JobRequest, TransformSelection};
+use crate::startup::{cancel_on_signal, Application};
 use crate::storage::{PutRequest, StorageClass};
 
 #[derive(Debug, clap::Args)]
@@ -66,71 +68,48 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 
 pub fn serve_cmd(cfg: Config, catalogue: Catalogue) -> anyhow::Result<i32> {
     runtime()?.block_on(async {
-        let app = Arc::new(App::build(cfg, catalogue).await?);
+        let app = Application::build(cfg, catalogue).await?;
         let token = CancellationToken::new();
         tokio::spawn(cancel_on_signal(token.clone()));
-        serve(app, token).await?;
+        app.run_until_stopped(token).await?;
         Ok(0)
     })
 }
 
 pub fn submit_cmd(cfg: Config, catalogue: Catalogue, args: SubmitArgs) -> anyhow::Result<i32> {
+    let job = JobRequest {
+        id: args.id.clone(),
+        bucket: args.bucket.clone(),
+        source: args.source.clone(),
+        transforms: if args.transforms.is_empty() {
+            TransformSelection::All
+        } else {
+            TransformSelection::Named(args.transforms.clone())
+        },
+        force: args.force,
+    };
+    job.validate()?;
+    let buckets = BucketMap::from_config(&cfg);
+    let admission = Admission {
+        buckets: buckets.clone(),
+        catalogue: Arc::new(catalogue),
+    };
+    let mapping = admission.admit(&job)?.clone();
     runtime()?.block_on(async {
-        let bucket = args
-            .bucket
-            .clone()
-            .unwrap_or(cfg.storage.default_bucket.clone());
-        let app = App::build(cfg, catalogue).await?;
-        for t in &args.transforms {
-            if app.catalogue.get(t).is_none() {
-                bail!("unknown transform {t:?}");
-            }
-        }
+        let backends = Backends::new(&cfg).await?;
+        let bucket = mapping.source.clone();
         if let Some(file) = &args.upload {
-            let bytes =
-                std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
-            let content_type = match crate::media::detect(&bytes) {
-                crate::media::Detected::Supported(m) => m.mime(),
-                _ => "application/octet-stream",
-            };
-            app.store
-                .put(
-                    &bucket,
-                    PutRequest {
-                        key: args.source.clone(),
-                        bytes: bytes.into(),
-                        content_type: content_type.into(),
-                        storage_class: StorageClass::Standard,
-                        cache_control: None,
-                        metadata: Default::default(),
-                        condition: Default::default(),
-                    },
-                )
-                .await
-                .context("uploading the source")?;
-            println!("uploaded {} to {bucket}/{}", file.display(), args.source);
+            upload(&backends, &bucket, &args.source, file).await?;
         }
-        let job = JobRequest {
-            id: args.id.clone(),
-            bucket: args.bucket.clone(),
-            source: args.source.clone(),
-            transforms: if args.transforms.is_empty() {
-                TransformSelection::All
-            } else {
-                TransformSelection::Named(args.transforms.clone())
-            },
-            force: args.force,
-            origin: JobOrigin::Message,
-        };
-        job.validate()?;
-        let id = app.jobs.send(&job.to_message_json()).await?;
+        let id = backends.job_queue().await?.send(&job.to_message_json()).await?;
         println!("queued job {id} for {bucket}/{}", args.source);
-        let prefix = app.cfg.bucket(&bucket).map_or("derived/".into(), |m| m.prefix);
         println!(
-            "derived objects: {}{}/<transform>.<ext> in bucket {bucket}",
-            prefix, args.source
+            "derived objects: {}{}/<transform>.<ext> in bucket {}",
+            mapping.layout.prefix(),
+            args.source,
+            mapping.derived
         );
-        if app.cfg.backend == Backend::Embedded {
+        if let (Backend::Embedded, Some(listen)) = (cfg.backend, &cfg.http.listen) {
             let encoded: String = args
                 .source
                 .split('/')
@@ -138,21 +117,50 @@ pub fn submit_cmd(cfg: Config, catalogue: Catalogue, args: SubmitArgs) -> anyhow
                 .collect::<Vec<_>>()
                 .join("/");
             println!(
-                "fetch one (with `derivd serve` running): curl -o out 'http://{}/v1/derived/<transform>/{encoded}'",
-                app.cfg.http.listen
+                "fetch one (with `derivd serve` running): curl -o out 'http://{listen}/v1/derived/<transform>/{encoded}'"
             );
         }
         Ok(0)
     })
 }
 
+/// Stores `file` as the source `key`, typed by its detected media type.
+async fn upload(
+    backends: &Backends,
+    bucket: &str,
+    key: &str,
+    file: &std::path::Path,
+) -> anyhow::Result<()> {
+    let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let content_type = match crate::media::detect(&bytes) {
+        crate::media::Detected::Supported(m) => m.mime(),
+        _ => "application/octet-stream",
+    };
+    let req = PutRequest {
+        key: key.to_string(),
+        bytes: bytes.into(),
+        content_type: content_type.into(),
+        storage_class: StorageClass::Standard,
+        cache_control: None,
+        metadata: Default::default(),
+        condition: Default::default(),
+    };
+    backends
+        .store()?
+        .put(bucket, req)
+        .await
+        .context("uploading the source")?;
+    println!("uploaded {} to {bucket}/{key}", file.display());
+    Ok(())
+}
+
 /// Embedded demo of a Reduced Redundancy loss: delete a derived object and put an
 /// S3-shaped `ReducedRedundancyLostObject` event on the repair queue.
-pub fn lose_cmd(cfg: Config, catalogue: Catalogue, args: LoseArgs) -> anyhow::Result<i32> {
+pub fn lose_cmd(cfg: Config, args: LoseArgs) -> anyhow::Result<i32> {
     if cfg.backend != Backend::Embedded {
         bail!("`derivd lose` works with the embedded backend only");
     }
-    if cfg.queue.repair.is_empty() {
+    if cfg.queue.repair.is_none() {
         bail!("no repair queue configured (set queue.repair, e.g. DERIVD_QUEUE__REPAIR=derivd-repair)");
     }
     runtime()?.block_on(async {
@@ -160,13 +168,14 @@ pub fn lose_cmd(cfg: Config, catalogue: Catalogue, args: LoseArgs) -> anyhow::Re
             .bucket
             .clone()
             .unwrap_or(cfg.storage.default_bucket.clone());
-        let app = App::build(cfg, catalogue).await?;
-        if app.store.head(&bucket, &args.key).await?.is_none() {
+        let backends = Backends::new(&cfg).await?;
+        let store = backends.store()?;
+        if store.head(&bucket, &args.key).await?.is_none() {
             bail!("{bucket}/{} does not exist", args.key);
         }
-        app.store.delete(&bucket, &args.key).await?;
+        store.delete(&bucket, &args.key).await?;
         let event = crate::repair::lost_object_event(&bucket, &args.key);
-        let repair = app.repair.as_ref().expect("checked above");
+        let repair = backends.repair_queue().await?.expect("checked above");
         repair.send(&event).await?;
         println!(
             "deleted {bucket}/{} and queued a ReducedRedundancyLostObject event",

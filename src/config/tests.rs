@@ -18,7 +18,7 @@ fn with_file(text: &str) -> Result<Config, ConfigError> {
 fn zero_config_is_embedded_on_loopback() {
     let c = Config::load(None, Vec::new()).unwrap();
     assert_eq!(c.backend, Backend::Embedded);
-    assert_eq!(c.http.listen, "127.0.0.1:8080");
+    assert_eq!(c.http.listen.as_deref(), Some("127.0.0.1:8080"));
     assert_eq!(c.storage.storage_class, StorageClass::ReducedRedundancy);
     assert_eq!(c.bucket("derivd").unwrap().prefix, "derived/");
     assert!(c.bucket("other").is_none());
@@ -166,4 +166,39 @@ fn readme_aws_example_is_a_valid_config() {
     let c = with_file(block).unwrap();
     assert_eq!(c.backend, Backend::Aws);
     assert_eq!(c.bucket("my-bucket").unwrap().derived(), "my-bucket");
+}
+
+#[test]
+fn empty_strings_of_the_old_format_still_mean_off() {
+    let c = with_file(
+        "[queue]\nrepair = \"\"\n[http]\nlisten = \"\"\n[notices]\nsns_topic_arn = \"\"\n",
+    )
+    .unwrap();
+    assert_eq!(
+        (c.queue.repair, c.http.listen, c.notices.sns_topic_arn),
+        (None, None, None)
+    );
+    let c = Config::load(None, env(&[("DERIVD_QUEUE__REPAIR", "fix")])).unwrap();
+    assert_eq!(c.queue.repair.as_deref(), Some("fix"));
+}
+
+#[test]
+fn roles_default_to_what_is_configured_and_are_validated() {
+    use crate::config::Role;
+    let c = Config::default();
+    assert_eq!(c.roles(), vec![Role::Jobs, Role::Http]);
+    let c = Config::load(None, env(&[("DERIVD_SERVE__ROLES", "[\"jobs\"]")])).unwrap();
+    assert_eq!(c.roles(), vec![Role::Jobs]);
+    let err = Config::load(None, env(&[("DERIVD_SERVE__ROLES", "[\"repair\"]")])).unwrap_err();
+    assert!(err.to_string().contains("serve.roles") && err.to_string().contains("queue.repair"));
+    let err = Config::load(None, env(&[("DERIVD_SERVE__ROLES", "[]")])).unwrap_err();
+    assert!(err.to_string().contains("serve.roles"), "{err}");
+    let err = Config::load(
+        None,
+        env(&[("DERIVD_SERVE__ROLES", "[\"jobs\", \"jobs\"]")]),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("twice"), "{err}");
+    let err = Config::load(None, env(&[("DERIVD_SERVE__ROLES", "[\"web\"]")])).unwrap_err();
+    assert!(err.to_string().contains("serve.roles"), "{err}");
 }

@@ -93,10 +93,8 @@ impl Config {
                 return Err(invalid("http.auth_token", "must be at least 16 characters"));
             }
         }
-        if !self.http.listen.is_empty() {
-            let addr: std::net::SocketAddr = self
-                .http
-                .listen
+        if let Some(listen) = &self.http.listen {
+            let addr: std::net::SocketAddr = listen
                 .parse()
                 .map_err(|e| invalid("http.listen", format!("{e}")))?;
             if !addr.ip().is_loopback() && self.http.auth_token.is_none() {
@@ -106,7 +104,14 @@ impl Config {
                 ));
             }
         }
+        if self.http.ensure_ttl_secs > 86_400 {
+            return Err(invalid(
+                "http.ensure_ttl_secs",
+                "must be at most 86400 (a day)",
+            ));
+        }
         self.sns.validate()?;
+        self.validate_roles()?;
         Ok(())
     }
 }

@@ -95,7 +95,6 @@ pub struct JobRequest {
     pub transforms: TransformSelection,
     /// Remake derived objects even when they look current.
     pub force: bool,
-    pub origin: JobOrigin,
 }
 
 /// Which transforms a job asks for.
@@ -105,24 +104,6 @@ pub enum TransformSelection {
     All,
     /// These names (non-empty, syntactically valid, no duplicates, in request order).
     Named(Vec<String>),
-}
-
-impl TransformSelection {
-    pub fn includes(&self, name: &str) -> bool {
-        match self {
-            TransformSelection::All => true,
-            TransformSelection::Named(names) => names.iter().any(|n| n == name),
-        }
-    }
-}
-
-/// Where a [`JobRequest`] came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum JobOrigin {
-    /// A job message (possibly published through SNS).
-    Message,
-    /// An S3 `ObjectCreated:*` record.
-    S3Event,
 }
 
 /// Why a message cannot be used. Every variant is the sender's fault.

@@ -30,7 +30,7 @@ fn check_shape(items: &[Incoming]) {
                     bucket: job
                         .bucket
                         .clone()
-                        .filter(|_| job.origin == JobOrigin::Message),
+                        .filter(|b| super::is_valid_bucket_name(b)),
                     ..job.clone()
                 };
                 assert_eq!(as_message.validate(), Ok(()), "{job:?}");
@@ -100,7 +100,6 @@ fn valid_request() -> impl Strategy<Value = JobRequest> {
             source,
             transforms,
             force,
-            origin: JobOrigin::Message,
         })
 }
 

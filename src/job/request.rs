@@ -13,7 +13,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::json::{clip, invalid, parse_object, wrong_type, Object};
-use super::{check_size, JobOrigin, JobRequest, MessageError, TransformSelection};
+use super::{check_size, JobRequest, MessageError, TransformSelection};
 use crate::catalogue::is_valid_transform_name;
 use crate::keys::MAX_KEY_BYTES;
 
@@ -24,8 +24,9 @@ pub const MAX_ID_CHARS: usize = 128;
 /// The transform list entry meaning "every applicable transform".
 const ALL: &str = "*";
 
-/// Parses a body that must be a job message (no S3 events): for `POST /v1/jobs` and for
-/// checking what `derivd submit` is about to send.
+/// Parses a body that must be a job message (no S3 events). [`JobRequest::validate`] uses
+/// it to check that a request built in code (by `derivd submit`, `derivd audit --repair`)
+/// reads back the same once enqueued.
 pub fn parse_job(body: &str) -> Result<JobRequest, MessageError> {
     from_object(&parse_object(check_size(body)?)?)
 }
@@ -39,14 +40,12 @@ impl JobRequest {
             source: source.into(),
             transforms: TransformSelection::All,
             force: false,
-            origin: JobOrigin::Message,
         }
     }
 
     /// The job-message JSON for this request, as enqueued by `derivd submit`, `POST
     /// /v1/jobs` and `audit --repair`. [`TransformSelection::All`] is written as `["*"]` so
-    /// a person reading the queue sees the intent. `origin` is not written: whatever reads
-    /// the message back sees a [`JobOrigin::Message`].
+    /// a person reading the queue sees the intent.
     pub fn to_message_json(&self) -> String {
         #[derive(Serialize)]
         struct Wire<'a> {
@@ -140,7 +139,6 @@ pub(crate) fn from_object(object: &Object) -> Result<JobRequest, MessageError> {
         source,
         transforms,
         force,
-        origin: JobOrigin::Message,
     })
 }
 

@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use super::json::{clip, invalid, optional_str, required_str, wrong_type, Object};
 use super::request::check_key;
-use super::{reason, Incoming, JobOrigin, JobRequest, MessageError, ObjectRef, TransformSelection};
+use super::{reason, Incoming, JobRequest, MessageError, ObjectRef, TransformSelection};
 
 /// Decodes an S3 event record's `s3.object.key`: `+` → space, then percent-decoding.
 /// `None` if the bytes are not UTF-8. Malformed escapes (`%zz`) are kept verbatim, as
@@ -84,7 +84,6 @@ pub(crate) fn records(value: &Value) -> Result<Vec<Incoming>, MessageError> {
                     source: object.key,
                     transforms: TransformSelection::All,
                     force: false,
-                    origin: JobOrigin::S3Event,
                 });
             }
             Kind::Removed => removed.push(object_ref(record, &at)?),

@@ -37,8 +37,7 @@ fn schema_examples_parse() {
     let examples = schema["examples"].as_array().expect("examples");
     assert!(examples.len() >= 3);
     for example in examples {
-        let req = parse_job(&example.to_string()).unwrap_or_else(|e| panic!("{example}: {e}"));
-        assert_eq!(req.origin, JobOrigin::Message);
+        parse_job(&example.to_string()).unwrap_or_else(|e| panic!("{example}: {e}"));
     }
     for (name, property) in schema["properties"].as_object().unwrap() {
         let values = property["examples"].as_array();

@@ -15,7 +15,7 @@
 //! 3. only then the action: a `SubscriptionConfirmation` is confirmed with one GET of its
 //!    `SubscribeURL`; an `UnsubscribeConfirmation` is logged; a `Notification`'s `Message`
 //!    is parsed as a queue message is ([`crate::job::parse_message`]) and its lost objects
-//!    are repaired ([`crate::repair::handle_lost`]).
+//!    are repaired ([`crate::repair::Repairer`]).
 //!
 //! **Repairs run inline**, before the answer: 200 means the objects are back, and a
 //! transient failure answers 503 so that SNS redelivers under its delivery policy (repairs
@@ -37,9 +37,9 @@
 //! checks. It is off unless configured, and loudly logged when on.
 
 mod cert;
-mod counters;
 mod envelope;
 mod fetch;
+mod reasons;
 mod url;
 
 #[cfg(test)]
@@ -60,13 +60,14 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 use tracing::{info, warn};
 
-use crate::app::App;
+use crate::config::SnsConfig;
 use crate::job::{parse_message, Incoming};
+use crate::metrics::Metrics;
+use crate::repair::Repairer;
 use cert::{CertCache, SigningCert, MAX_CERT_BYTES};
-pub use counters::reason;
-use counters::Counters;
 use envelope::{string_to_sign, Envelope, MessageType, SignatureVersion};
 use fetch::{FetchError, Fetcher};
+pub use reasons::reason;
 use url::SnsUrl;
 
 /// Largest request body: an SNS message is at most 256 KiB, and JSON escaping in the
@@ -76,7 +77,6 @@ pub const MAX_BODY_BYTES: usize = 2 * crate::job::MAX_MESSAGE_BYTES;
 /// Most of a subscription confirmation's answer that is read (only its status matters).
 const MAX_CONFIRM_BYTES: usize = 64 * 1024;
 
-/// The `/v1/sns` route, to merge into the API router.
 /// The oldest signed message accepted. SNS gives up retrying an HTTPS delivery after an
 /// hour at most (the delivery policy's cap), so anything older is a replay; the extra
 /// quarter hour allows for clock skew.
@@ -104,8 +104,9 @@ fn fresh(timestamp: &str, now: OffsetDateTime) -> Result<(), String> {
     Ok(())
 }
 
-pub fn router<S: Clone + Send + Sync + 'static>(app: Arc<App>) -> Router<S> {
-    let sns = Arc::new(Sns::new(app));
+/// The `/v1/sns` route, to merge into the API router.
+pub fn router(cfg: &SnsConfig, repairer: Arc<Repairer>, metrics: Metrics) -> Router {
+    let sns = Arc::new(Sns::new(cfg, repairer, metrics));
     Router::new().route(
         "/v1/sns",
         post(move |body: Body| async move { sns.handle(body).await }),
@@ -113,8 +114,9 @@ pub fn router<S: Clone + Send + Sync + 'static>(app: Arc<App>) -> Router<S> {
 }
 
 struct Sns {
-    app: Arc<App>,
-    counters: Counters,
+    repairer: Arc<Repairer>,
+    metrics: Metrics,
+    allowed_topics: Vec<String>,
     certs: CertCache,
     fetcher: Fetcher,
     /// `sns.insecure_test_cert_base_url`.
@@ -141,8 +143,15 @@ fn forbid(reason: &'static str, detail: impl Into<String>) -> Rejection {
 }
 
 impl Sns {
-    fn new(app: Arc<App>) -> Sns {
-        let cfg = &app.cfg.sns;
+    fn new(cfg: &SnsConfig, repairer: Arc<Repairer>, metrics: Metrics) -> Sns {
+        // Every series exists from the start, so dashboards and alerts see each one
+        // before its first event.
+        for r in reason::ALL {
+            metrics.sns_rejected.with_label_values(&[r]);
+        }
+        for t in MessageType::ALL {
+            metrics.sns_accepted.with_label_values(&[t.label()]);
+        }
         let test_base = cfg.insecure_test_cert_base_url.clone();
         if let Some(base) = &test_base {
             warn!(
@@ -153,14 +162,15 @@ impl Sns {
             );
         }
         Sns {
-            counters: Counters::of(&app),
+            repairer,
+            metrics,
+            allowed_topics: cfg.allowed_topic_arns.clone(),
             certs: CertCache::new(cfg.cert_cache_entries),
             fetcher: Fetcher::new(
                 Duration::from_secs(cfg.fetch_timeout_secs),
                 test_base.is_some(),
             ),
             test_base,
-            app,
         }
     }
 
@@ -168,12 +178,15 @@ impl Sns {
         match self.process(body).await {
             Ok(kind) => {
                 let label = kind.label();
-                self.counters.accepted.with_label_values(&[label]).inc();
+                self.metrics.sns_accepted.with_label_values(&[label]).inc();
                 (StatusCode::OK, Json(json!({ "accepted": label }))).into_response()
             }
             Err(r) => {
                 warn!(reason = r.reason, detail = %r.detail, "SNS request not accepted");
-                self.counters.rejected.with_label_values(&[r.reason]).inc();
+                self.metrics
+                    .sns_rejected
+                    .with_label_values(&[r.reason])
+                    .inc();
                 (r.status, Json(json!({ "error": r.reason }))).into_response()
             }
         }
@@ -231,14 +244,7 @@ impl Sns {
         let text = string_to_sign(kind, &e)
             .map_err(|field| forbid(reason::MALFORMED, format!("{field} missing")))?;
         let topic = e.topic_arn.as_deref().unwrap_or_default();
-        if !self
-            .app
-            .cfg
-            .sns
-            .allowed_topic_arns
-            .iter()
-            .any(|a| a == topic)
-        {
+        if !self.allowed_topics.iter().any(|a| a == topic) {
             return Err(forbid(
                 reason::TOPIC_NOT_ALLOWED,
                 topic.chars().take(256).collect::<String>(),
@@ -348,19 +354,14 @@ impl Sns {
         for item in items {
             match item {
                 Incoming::ObjectsLost(objects) => {
-                    let app = self.app.clone();
+                    let repairer = self.repairer.clone();
                     // Its own task: a client hanging up must not cancel a repair half-way.
-                    let done =
-                        tokio::spawn(
-                            async move { crate::repair::handle_lost(&app, &objects).await },
-                        )
-                        .await;
-                    retry |= !matches!(done, Ok(None));
+                    let done = tokio::spawn(async move { repairer.repair(&objects).await }).await;
+                    retry |= !done.is_ok_and(|faults| faults.iter().all(Option::is_none));
                 }
                 Incoming::Ignored { reason, detail } => {
                     info!(reason, detail, "SNS notification needs no work");
-                    self.app
-                        .metrics
+                    self.metrics
                         .messages_ignored
                         .with_label_values(&[reason])
                         .inc();

@@ -102,7 +102,7 @@ pub struct ListPage {
 }
 
 /// Errors classified by what the caller should do about them.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// A conditional write lost the race (HTTP 412 / 409 on S3).
     #[error("precondition failed for {key}")]

@@ -3,9 +3,12 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use derivd::app::{serve_with, App};
 use derivd::catalogue::Catalogue;
 use derivd::config::{Backend, BucketMapping, Config};
+use derivd::metrics::Metrics;
+use derivd::queue::Queue;
+use derivd::startup::Application;
+use derivd::storage::ObjectStore;
 use tokio_util::sync::CancellationToken;
 
 /// Tuning every service test shares: short polls, quick retries, two slots, no HTTP.
@@ -15,7 +18,7 @@ fn for_tests(mut cfg: Config) -> Config {
     cfg.worker.job_timeout_secs = 20;
     cfg.worker.retry_backoff_secs = 1;
     cfg.worker.concurrency = 2;
-    cfg.http.listen = String::new();
+    cfg.http.listen = None;
     cfg
 }
 
@@ -42,7 +45,7 @@ pub fn aws_config(endpoint: String, bucket: &str, jobs_url: &str, notice_topic: 
         prefix: "derived/".into(),
     }];
     cfg.queue.jobs = jobs_url.to_string();
-    cfg.notices.sns_topic_arn = notice_topic.to_string();
+    cfg.notices.sns_topic_arn = Some(notice_topic.to_string());
     for_tests(cfg)
 }
 
@@ -67,8 +70,29 @@ pub fn s3_event(event_name: &str, bucket: &str, key: &str) -> String {
     .to_string()
 }
 
+/// What tests reach of a running service: its public handles, nothing internal.
+pub struct Handles {
+    pub store: Arc<dyn ObjectStore>,
+    pub jobs: Arc<dyn Queue>,
+    pub repair: Option<Arc<dyn Queue>>,
+    pub catalogue: Arc<Catalogue>,
+    pub metrics: Metrics,
+}
+
+impl Handles {
+    pub fn of(app: &Application) -> Handles {
+        Handles {
+            store: app.store(),
+            jobs: app.job_queue(),
+            repair: app.repair_queue(),
+            catalogue: app.catalogue(),
+            metrics: app.metrics(),
+        }
+    }
+}
+
 pub struct Running {
-    pub app: Arc<App>,
+    pub app: Handles,
     pub addr: Option<std::net::SocketAddr>,
     pub token: CancellationToken,
     pub handle: tokio::task::JoinHandle<anyhow::Result<()>>,
@@ -85,23 +109,24 @@ impl Running {
     }
 }
 
-/// Builds the app and runs it (workers, repair listener, HTTP on a free port if `http`).
+/// Builds the application and runs it (workers, repair listener, HTTP on a free port if
+/// `http`), as `derivd serve` does.
 pub async fn start(cfg: Config, http: bool) -> Running {
-    let app = Arc::new(
-        App::build(cfg, Catalogue::built_in(8192).unwrap())
-            .await
-            .unwrap(),
-    );
-    let listener = if http {
-        Some(tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap())
-    } else {
-        None
-    };
-    let addr = listener.as_ref().map(|l| l.local_addr().unwrap());
+    start_with(cfg, Catalogue::built_in(8192).unwrap(), http).await
+}
+
+/// [`start`] with a catalogue of the test's own.
+pub async fn start_with(mut cfg: Config, catalogue: Catalogue, http: bool) -> Running {
+    if http {
+        cfg.http.listen = Some("127.0.0.1:0".into());
+    }
+    let app = Application::build(cfg, catalogue).await.unwrap();
+    let addr = app.http_addr();
+    let handles = Handles::of(&app);
     let token = CancellationToken::new();
-    let handle = tokio::spawn(serve_with(app.clone(), listener, token.clone()));
+    let handle = tokio::spawn(app.run_until_stopped(token.clone()));
     Running {
-        app,
+        app: handles,
         addr,
         token,
         handle,
@@ -124,12 +149,31 @@ where
     }
 }
 
-/// Sum of a metric's samples whose line contains all of `needles`.
-pub fn metric(app: &App, name: &str, needles: &[&str]) -> f64 {
+/// Sum of the samples of metric family `name` whose line contains all of `needles`; 0 for
+/// a family with no series yet. Panics on a name `derivd::metrics` does not define, so a
+/// renamed metric fails the tests that read it instead of reading as 0.
+pub fn metric(app: &Handles, name: &str, needles: &[&str]) -> f64 {
+    let family = derivd::metrics::FAMILIES
+        .iter()
+        .find(|f| {
+            name == **f
+                || name
+                    .strip_prefix(**f)
+                    .is_some_and(|s| ["_bucket", "_sum", "_count"].contains(&s))
+        })
+        .unwrap_or_else(|| {
+            panic!("{name} is not a metric derivd defines (derivd::metrics::FAMILIES)")
+        });
+    let _ = family;
     app.metrics
         .render()
         .lines()
-        .filter(|l| l.starts_with(name) && needles.iter().all(|n| l.contains(n)))
+        .filter(|l| !l.starts_with('#'))
+        .filter(|l| {
+            l.strip_prefix(name)
+                .is_some_and(|rest| rest.starts_with('{') || rest.starts_with(' '))
+        })
+        .filter(|l| needles.iter().all(|n| l.contains(n)))
         .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
         .sum()
 }
@@ -152,6 +196,7 @@ where
                 bytes: 1,
                 width: 1,
                 height: 1,
+                extra: Default::default(),
             };
             let entries = std::collections::BTreeMap::from([(format!("t{i}"), e)]);
             derivd::manifest::merge(&store, &bucket, &layout, "s.jpg", "e", &entries)

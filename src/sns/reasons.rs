@@ -1,14 +1,5 @@
-//! The endpoint's two counters, `derivd_sns_rejected_total{reason}` and
-//! `derivd_sns_accepted_total{type}`, registered once per app with every label value
-//! pre-set to zero, so dashboards and alerts see each series before its first event.
-
-use std::sync::{Arc, Mutex, PoisonError, Weak};
-
-use prometheus::IntCounterVec;
-
-use super::envelope::MessageType;
-use crate::app::App;
-use crate::metrics::Metrics;
+//! The `reason` labels of `derivd_sns_rejected_total` (the metric itself is in
+//! `crate::metrics`).
 
 /// The `reason` labels of `derivd_sns_rejected_total`.
 pub mod reason {
@@ -55,46 +46,4 @@ pub mod reason {
         CONFIRM_FAILED,
         REPAIR_FAILED,
     ];
-}
-
-#[derive(Clone)]
-pub(super) struct Counters {
-    pub rejected: IntCounterVec,
-    pub accepted: IntCounterVec,
-}
-
-impl Counters {
-    /// The app's counters, registered with its metrics the first time only (registering
-    /// twice would panic, and one process may build several apps, as tests do).
-    pub fn of(app: &Arc<App>) -> Counters {
-        static REGISTERED: Mutex<Vec<(Weak<App>, Counters)>> = Mutex::new(Vec::new());
-        let mut list = REGISTERED.lock().unwrap_or_else(PoisonError::into_inner);
-        list.retain(|(w, _)| w.strong_count() > 0);
-        if let Some((_, c)) = list.iter().find(|(w, _)| w.as_ptr() == Arc::as_ptr(app)) {
-            return c.clone();
-        }
-        let c = Counters::register(&app.metrics);
-        list.push((Arc::downgrade(app), c.clone()));
-        c
-    }
-
-    fn register(m: &Metrics) -> Counters {
-        let rejected = m.counter_vec(
-            "derivd_sns_rejected_total",
-            "Requests to POST /v1/sns refused or failed, by reason.",
-            &["reason"],
-        );
-        let accepted = m.counter_vec(
-            "derivd_sns_accepted_total",
-            "SNS messages verified and acted on, by type.",
-            &["type"],
-        );
-        for r in reason::ALL {
-            rejected.with_label_values(&[r]);
-        }
-        for t in MessageType::ALL {
-            accepted.with_label_values(&[t.label()]);
-        }
-        Counters { rejected, accepted }
-    }
 }

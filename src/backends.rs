@@ -1,0 +1,130 @@
+//! Opening the backends a configuration names: the object store, the queues and the
+//! notifier, on AWS or embedded. Each opens on its own, so a CLI command opens only what
+//! it uses (`audit` a store, `submit` a store and the job queue, `lose` a store and the
+//! repair queue); `derivd serve` opens them all through [`crate::startup`].
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use aws_config::SdkConfig;
+
+use crate::config::{Backend, Config};
+use crate::notice::Notifier;
+use crate::queue::embedded::{EmbeddedQueue, EmbeddedQueueSettings};
+use crate::queue::sqs::SqsQueue;
+use crate::queue::{Queue, QueueError};
+use crate::storage::local::LocalStore;
+use crate::storage::s3::S3Store;
+use crate::storage::{ObjectStore, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum BackendError {
+    #[error("creating the data folder {path}: {source}")]
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("opening the object store: {0}")]
+    Store(#[from] StoreError),
+    #[error("opening queue {name}: {source}")]
+    Queue { name: String, source: QueueError },
+}
+
+/// The configuration's backends, opened on demand.
+pub struct Backends {
+    cfg: Config,
+    /// Loaded once for the aws backend (reads the standard AWS settings; no request).
+    sdk: Option<SdkConfig>,
+}
+
+impl Backends {
+    pub async fn new(cfg: &Config) -> Result<Backends, BackendError> {
+        let sdk = match cfg.backend {
+            Backend::Embedded => {
+                let dir = &cfg.storage.data_dir;
+                std::fs::create_dir_all(dir).map_err(|source| BackendError::DataDir {
+                    path: dir.clone(),
+                    source,
+                })?;
+                None
+            }
+            Backend::Aws => Some(
+                crate::aws::load_sdk_config(
+                    cfg.aws.region.as_deref(),
+                    cfg.aws.endpoint_url.as_deref(),
+                )
+                .await,
+            ),
+        };
+        Ok(Backends {
+            cfg: cfg.clone(),
+            sdk,
+        })
+    }
+
+    pub fn store(&self) -> Result<Arc<dyn ObjectStore>, BackendError> {
+        Ok(match &self.sdk {
+            None => Arc::new(LocalStore::new(self.cfg.storage.data_dir.join("buckets"))?),
+            Some(sdk) => Arc::new(S3Store::new(crate::aws::s3_client(sdk))),
+        })
+    }
+
+    pub async fn job_queue(&self) -> Result<Arc<dyn Queue>, BackendError> {
+        self.queue(&self.cfg.queue.jobs).await
+    }
+
+    /// The repair queue, if `queue.repair` names one.
+    pub async fn repair_queue(&self) -> Result<Option<Arc<dyn Queue>>, BackendError> {
+        match &self.cfg.queue.repair {
+            Some(name) => Ok(Some(self.queue(name).await?)),
+            None => Ok(None),
+        }
+    }
+
+    pub fn notifier(&self) -> Notifier {
+        match &self.sdk {
+            None => Notifier::jsonl(
+                self.cfg
+                    .notices
+                    .log_path
+                    .clone()
+                    .unwrap_or_else(|| self.cfg.storage.data_dir.join("notices.jsonl")),
+            ),
+            Some(sdk) => match &self.cfg.notices.sns_topic_arn {
+                Some(arn) => Notifier::Sns {
+                    client: crate::aws::sns_client(sdk),
+                    topic_arn: arn.clone(),
+                },
+                None => Notifier::None,
+            },
+        }
+    }
+
+    async fn queue(&self, name: &str) -> Result<Arc<dyn Queue>, BackendError> {
+        let failed = |source| BackendError::Queue {
+            name: name.to_string(),
+            source,
+        };
+        match &self.sdk {
+            None => {
+                let settings = EmbeddedQueueSettings {
+                    max_receives: self.cfg.queue.max_receives,
+                    dead_letter_queue: Some(format!("{name}-dlq")),
+                };
+                let db = self.cfg.storage.data_dir.join("queue.sqlite3");
+                Ok(Arc::new(
+                    EmbeddedQueue::open(&db, name, settings).map_err(failed)?,
+                ))
+            }
+            Some(sdk) => {
+                let client = crate::aws::sqs_client(sdk);
+                if name.starts_with("https://") || name.starts_with("http://") {
+                    return Ok(Arc::new(SqsQueue::new(client, name.to_string())));
+                }
+                Ok(Arc::new(
+                    SqsQueue::from_name(client, name).await.map_err(failed)?,
+                ))
+            }
+        }
+    }
+}

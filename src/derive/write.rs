@@ -1,0 +1,96 @@
+//! Writing derived objects and recording them: the one place a derived object's put
+//! request and manifest entry are built, so every path writes the same thing.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures_util::future::try_join_all;
+
+use super::buckets::Mapping;
+use super::identity::Identity;
+use crate::catalogue::Transform;
+use crate::engine::Rendition;
+use crate::manifest::{self, ManifestEntry};
+use crate::storage::{ObjectStore, PutCondition, PutRequest, StorageClass, StoreError};
+
+/// One derived object written, with the manifest entry that describes it.
+#[derive(Debug, Clone)]
+pub struct Written {
+    pub transform: String,
+    pub entry: ManifestEntry,
+}
+
+/// The put request and manifest entry of `rendition` of `source_key` at version `etag`.
+pub fn derived_object(
+    mapping: &Mapping,
+    source_key: &str,
+    etag: &str,
+    rendition: &Rendition,
+    storage_class: StorageClass,
+) -> Result<(PutRequest, Written), crate::keys::KeyError> {
+    let t: &Arc<Transform> = &rendition.transform;
+    let key = mapping
+        .layout
+        .derived_key(source_key, &t.name, t.output.format.extension())?;
+    let identity = Identity::new(etag, t);
+    let content_type = t.output.format.mime().to_string();
+    let entry = ManifestEntry {
+        key: key.clone(),
+        digest: identity.digest.clone(),
+        source_etag: identity.source_etag.clone(),
+        content_type: content_type.clone(),
+        bytes: rendition.bytes.len() as u64,
+        width: rendition.width,
+        height: rendition.height,
+        extra: BTreeMap::new(),
+    };
+    let put = PutRequest {
+        key,
+        bytes: Bytes::from(rendition.bytes.clone()),
+        content_type,
+        storage_class,
+        cache_control: t.cache_control.clone(),
+        metadata: identity.metadata(source_key, &t.name),
+        condition: PutCondition::None,
+    };
+    let written = Written {
+        transform: t.name.clone(),
+        entry,
+    };
+    Ok((put, written))
+}
+
+/// Writes every request concurrently into `bucket`.
+pub async fn put_all(
+    store: &dyn ObjectStore,
+    bucket: &str,
+    puts: Vec<PutRequest>,
+) -> Result<(), StoreError> {
+    try_join_all(puts.into_iter().map(|p| store.put(bucket, p))).await?;
+    Ok(())
+}
+
+/// Records `written` in the source's manifest (merged with concurrent writers).
+pub async fn record(
+    store: &dyn ObjectStore,
+    mapping: &Mapping,
+    source_key: &str,
+    etag: &str,
+    written: &[Written],
+) -> Result<(), StoreError> {
+    let entries: BTreeMap<String, ManifestEntry> = written
+        .iter()
+        .map(|w| (w.transform.clone(), w.entry.clone()))
+        .collect();
+    manifest::merge(
+        store,
+        &mapping.derived,
+        &mapping.layout,
+        source_key,
+        etag,
+        &entries,
+    )
+    .await?;
+    Ok(())
+}

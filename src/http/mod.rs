@@ -1,0 +1,119 @@
+//! The HTTP API (axum): catalogue, job submission, ensure-on-read, health, readiness,
+//! metrics, and (merged in) `POST /v1/sns`.
+//!
+//! Write and compute routes need `Authorization: Bearer <http.auth_token>` when a token is
+//! configured (it must be when listening beyond loopback). Bodies are size-limited. The
+//! router sees only [`HttpState`]: what the routes need, nothing more.
+
+mod derived;
+mod jobs;
+
+use std::sync::Arc;
+
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::json;
+
+use crate::catalogue::view::CatalogueView;
+use crate::derive::Admission;
+use crate::ensure::Ensurer;
+use crate::metrics::Metrics;
+use crate::queue::Queue;
+use crate::storage::ObjectStore;
+
+/// What the routes use.
+#[derive(Clone)]
+pub struct HttpState {
+    pub admission: Admission,
+    pub catalogue: Arc<CatalogueView>,
+    pub jobs: Arc<dyn Queue>,
+    pub store: Arc<dyn ObjectStore>,
+    pub ensurer: Arc<Ensurer>,
+    pub metrics: Metrics,
+    pub auth_token: Option<String>,
+    pub max_body_bytes: usize,
+}
+
+/// The API; `sns` is the `/v1/sns` route, merged in.
+pub fn router(state: HttpState, sns: Router) -> Router {
+    let limit = state.max_body_bytes;
+    Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route("/v1/catalogue", get(catalogue))
+        .route("/v1/catalogue/{kind}/{subtype}", get(catalogue_for_type))
+        .route("/v1/jobs", post(jobs::submit))
+        .route("/v1/derived/{transform}/{*source}", get(derived::get))
+        .layer(DefaultBodyLimit::max(limit))
+        .with_state(state)
+        .merge(sns)
+}
+
+pub(crate) fn error(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, Json(json!({ "error": message.into() }))).into_response()
+}
+
+async fn readyz(State(s): State<HttpState>) -> Response {
+    // HEAD of the catalogue derivd wrote at start-up: proves the derived bucket answers
+    // with permissions derivd already has (HeadBucket would need an unconditioned
+    // s3:ListBucket, which the least-privilege policy does not grant).
+    for m in s.admission.buckets.all() {
+        if let Err(e) = s.store.head(&m.derived, &m.layout.catalogue_key()).await {
+            return error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("object store: {e}"),
+            );
+        }
+    }
+    if let Err(e) = s.jobs.check().await {
+        return error(StatusCode::SERVICE_UNAVAILABLE, format!("job queue: {e}"));
+    }
+    (StatusCode::OK, "ready\n").into_response()
+}
+
+async fn metrics(State(s): State<HttpState>) -> Response {
+    let ct = [(header::CONTENT_TYPE, "text/plain; version=0.0.4")];
+    (ct, s.metrics.render()).into_response()
+}
+
+async fn catalogue(State(s): State<HttpState>) -> Response {
+    Json(s.catalogue.as_ref()).into_response()
+}
+
+async fn catalogue_for_type(
+    State(s): State<HttpState>,
+    Path((kind, subtype)): Path<(String, String)>,
+) -> Response {
+    match s.catalogue.for_media_type(&format!("{kind}/{subtype}")) {
+        Some(v) => Json(v).into_response(),
+        None => error(
+            StatusCode::NOT_FOUND,
+            format!("{kind}/{subtype} is not an accepted media type"),
+        ),
+    }
+}
+
+/// Whether the request carries the configured bearer token (any when none is set). The
+/// scheme is case-insensitive (RFC 7235); the comparison takes the same time whatever
+/// the given token, so it leaks neither content nor length.
+pub(crate) fn authorised(s: &HttpState, headers: &HeaderMap) -> bool {
+    let Some(token) = &s.auth_token else {
+        return true;
+    };
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map_or("", |(_, t)| t.trim());
+    use sha2::Digest;
+    let (a, b) = (sha2::Sha256::digest(given), sha2::Sha256::digest(token));
+    a.iter()
+        .zip(b.iter())
+        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+        == 0
+}
