@@ -8,14 +8,26 @@
 //! `{transform}.{ext}`. Beside the derived objects of a source lives its manifest,
 //! `{prefix}{source_key}/_manifest.json` (`_` cannot start a transform name).
 
-use crate::catalogue::is_valid_transform_name;
-
 /// S3's limit on a key, in bytes of UTF-8.
 pub const MAX_KEY_BYTES: usize = 1024;
 /// File name of the per-source manifest under the source's derived folder.
 pub const MANIFEST_NAME: &str = "_manifest.json";
 /// Name of the published catalogue, directly under the prefix.
 pub const CATALOGUE_NAME: &str = "_catalogue.json";
+
+/// Whether `name` may name a transform. The rule belongs to the keys: a derived key
+/// embeds the name, and parses back only because names are this narrow.
+///
+/// `[a-z0-9][a-z0-9-]{0,62}`: safe in keys, URLs and file names; no `.` or `/` so derived
+/// keys parse back unambiguously.
+pub fn is_valid_transform_name(name: &str) -> bool {
+    let b = name.as_bytes();
+    !b.is_empty()
+        && b.len() <= 63
+        && (b[0].is_ascii_lowercase() || b[0].is_ascii_digit())
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum KeyError {

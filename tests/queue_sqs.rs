@@ -38,18 +38,18 @@ async fn queue_contract_dead_letters() {
 }
 
 #[tokio::test]
-async fn receive_honours_max_and_clamps_it() {
+async fn receive_honours_max() {
     let q = new_sqs_queue("max").await;
     for i in 0..12 {
         q.send(&format!("m{i}")).await.unwrap();
     }
     let two = q.receive(2, Duration::ZERO, LEASE).await.unwrap();
     assert!(!two.is_empty() && two.len() <= 2, "{}", two.len());
-    // 50 is clamped to SQS's 10 instead of being rejected.
-    let many = q.receive(50, Duration::ZERO, LEASE).await.unwrap();
+    let many = q.receive(10, Duration::ZERO, LEASE).await.unwrap();
     assert!(!many.is_empty() && many.len() <= 10, "{}", many.len());
-    // 0 is clamped up to 1.
-    q.receive(0, Duration::ZERO, LEASE).await.unwrap();
+    // Outside 1..=10 is refused, as by the embedded queue (the queue contract's rule).
+    assert!(q.receive(50, Duration::ZERO, LEASE).await.is_err());
+    assert!(q.receive(0, Duration::ZERO, LEASE).await.is_err());
 }
 
 #[tokio::test]

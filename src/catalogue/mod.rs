@@ -11,7 +11,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-pub use spec::{is_valid_transform_name, Gravity, ResizeMode, Transform};
+pub use crate::keys::is_valid_transform_name;
+pub use spec::{Gravity, ResizeMode, Transform};
 
 use crate::media::MediaType;
 

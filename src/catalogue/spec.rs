@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::keys::is_valid_transform_name;
 use crate::media::{MediaRange, MediaType, OutputFormat};
 
 /// Bumped whenever the engine changes the pixels or bytes it makes for an unchanged
@@ -124,17 +125,6 @@ fn bad(key: &str, message: impl Into<String>) -> SpecError {
         key: key.to_string(),
         message: message.into(),
     }
-}
-
-/// `[a-z0-9][a-z0-9-]{0,62}`: safe in keys, URLs and file names; no `.` or `/` so derived
-/// keys parse back unambiguously.
-pub fn is_valid_transform_name(name: &str) -> bool {
-    let b = name.as_bytes();
-    !b.is_empty()
-        && b.len() <= 63
-        && (b[0].is_ascii_lowercase() || b[0].is_ascii_digit())
-        && b.iter()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
 }
 
 impl Transform {

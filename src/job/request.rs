@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use super::json::{clip, invalid, parse_object, wrong_type, Object};
 use super::{check_size, JobRequest, MessageError, TransformSelection};
-use crate::catalogue::is_valid_transform_name;
+use crate::keys::is_valid_transform_name;
 use crate::keys::MAX_KEY_BYTES;
 
 /// Every field a job message may have.

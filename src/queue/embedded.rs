@@ -328,11 +328,7 @@ impl Queue for EmbeddedQueue {
         wait: Duration,
         visibility: Duration,
     ) -> Result<Vec<ReceivedMessage>, QueueError> {
-        if !(1..=10).contains(&max) {
-            return Err(QueueError::Permanent(format!(
-                "max messages must be 1..=10, got {max}"
-            )));
-        }
+        super::check_receive_max(max)?;
         let deadline = tokio::time::Instant::now() + wait;
         loop {
             // Register interest before looking, so a send between the look and the sleep

@@ -36,6 +36,17 @@ pub enum QueueError {
     Permanent(String),
 }
 
+/// Checks `max` against the rule of [`Queue::receive`].
+pub fn check_receive_max(max: usize) -> Result<(), QueueError> {
+    if (1..=10).contains(&max) {
+        Ok(())
+    } else {
+        Err(QueueError::Permanent(format!(
+            "max messages must be 1..=10, got {max}"
+        )))
+    }
+}
+
 impl QueueError {
     pub fn is_transient(&self) -> bool {
         matches!(self, QueueError::Transient(_))
@@ -45,7 +56,9 @@ impl QueueError {
 #[async_trait]
 pub trait Queue: Send + Sync + 'static {
     /// Up to `max` (1..=10) messages, waiting up to `wait` (long polling) for the first.
-    /// Received messages become invisible for `visibility`.
+    /// Received messages become invisible for `visibility`. A `max` outside 1..=10 is the
+    /// caller's bug and a [`QueueError::Permanent`] on every implementation (as SQS itself
+    /// answers), never silently clamped.
     async fn receive(
         &self,
         max: usize,

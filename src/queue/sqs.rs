@@ -113,11 +113,12 @@ impl Queue for SqsQueue {
         wait: Duration,
         visibility: Duration,
     ) -> Result<Vec<ReceivedMessage>, QueueError> {
+        super::check_receive_max(max)?;
         let out = self
             .client
             .receive_message()
             .queue_url(&self.queue_url)
-            .max_number_of_messages(max.clamp(1, 10) as i32)
+            .max_number_of_messages(max as i32)
             .wait_time_seconds(wait_secs(wait))
             .visibility_timeout(visibility_secs(visibility))
             .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)

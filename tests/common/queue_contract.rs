@@ -32,6 +32,22 @@ pub async fn run_all(q: &dyn Queue) {
     long_poll_returns_when_message_arrives(q).await;
     long_poll_waits_when_empty(q).await;
     check_succeeds(q).await;
+    receive_max_outside_one_to_ten_is_an_error(q).await;
+}
+
+/// `receive(max)` takes 1..=10; anything else is refused, on every queue alike.
+pub async fn receive_max_outside_one_to_ten_is_an_error(q: &dyn Queue) {
+    for max in [0, 11, 100] {
+        let r = q.receive(max, Duration::ZERO, LONG_VIS).await;
+        assert!(
+            matches!(r, Err(derivd::queue::QueueError::Permanent(_))),
+            "receive({max}) gave {r:?}"
+        );
+    }
+    q.send(&unique_body("max")).await.unwrap();
+    let got = receive_some(q, 10, LONG_VIS, Duration::from_secs(10)).await;
+    assert_eq!(got.len(), 1);
+    q.delete(&got[0].receipt).await.unwrap();
 }
 
 /// A body no other run shares, with characters SQS allows but that need care (JSON, XML,
