@@ -204,71 +204,6 @@ impl SnsConfig {
     }
 }
 
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            backend: Backend::Embedded,
-            catalogue: CatalogueConfig::default(),
-            limits: Limits::default(),
-            storage: StorageConfig::default(),
-            queue: QueueConfig::default(),
-            worker: WorkerConfig::default(),
-            http: HttpConfig::default(),
-            notices: NoticesConfig::default(),
-            aws: AwsConfig::default(),
-            sns: SnsConfig::default(),
-            serve: ServeConfig::default(),
-        }
-    }
-}
-
-impl Default for StorageConfig {
-    fn default() -> Self {
-        StorageConfig {
-            data_dir: PathBuf::from("derivd-data"),
-            storage_class: StorageClass::ReducedRedundancy,
-            default_bucket: "derivd".into(),
-            buckets: Vec::new(),
-        }
-    }
-}
-
-impl Default for QueueConfig {
-    fn default() -> Self {
-        QueueConfig {
-            jobs: "derivd-jobs".into(),
-            repair: None,
-            max_receives: 5,
-            visibility_timeout_secs: 120,
-            wait_secs: 20,
-        }
-    }
-}
-
-impl Default for WorkerConfig {
-    fn default() -> Self {
-        WorkerConfig {
-            concurrency: 0,
-            memory_budget_bytes: 2 << 30,
-            job_timeout_secs: 60,
-            shutdown_grace_secs: 30,
-            retry_backoff_secs: 10,
-            delete_derived_on_source_removed: true,
-        }
-    }
-}
-
-impl Default for HttpConfig {
-    fn default() -> Self {
-        HttpConfig {
-            listen: Some("127.0.0.1:8080".into()),
-            auth_token: None,
-            max_body_bytes: 64 * 1024,
-            ensure_ttl_secs: 60,
-        }
-    }
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("{path}: cannot read config: {source}")]
@@ -409,6 +344,7 @@ fn set_path(table: &mut toml::Table, path: &[String], value: toml::Value) {
     t.insert(last.clone(), value);
 }
 
+mod defaults;
 mod serve;
 mod validate;
 

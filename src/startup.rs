@@ -57,7 +57,6 @@ impl Application {
         let metrics = Metrics::new();
         let catalogue = Arc::new(catalogue);
         let buckets = BucketMap::from_config(&cfg);
-        let time_limit = Duration::from_secs(cfg.worker.job_timeout_secs);
         let deriver = Arc::new(Deriver {
             store: store.clone(),
             engine: Engine::new(cfg.limits),
@@ -75,54 +74,20 @@ impl Application {
             deriver: deriver.clone(),
             notifier: notifier.clone(),
             metrics: metrics.clone(),
-            time_limit,
+            time_limit: time_limit(&cfg),
         });
-        let router = Arc::new(Router {
-            jobs: JobRunner {
-                deriver: deriver.clone(),
-                admission: admission.clone(),
-                notifier,
-                metrics: metrics.clone(),
-                time_limit,
-            },
-            cleaner: Cleaner {
-                store: store.clone(),
-                buckets: buckets.clone(),
-                jobs: jobs.clone(),
-                metrics: metrics.clone(),
-                enabled: cfg.worker.delete_derived_on_source_removed,
-            },
-            repairer: repairer.clone(),
-            metrics: metrics.clone(),
-            visibility: Duration::from_secs(cfg.queue.visibility_timeout_secs),
-            backoff_base: cfg.worker.retry_backoff_secs,
-        });
+        let router = Arc::new(router(
+            &cfg,
+            &deriver,
+            &admission,
+            &repairer,
+            notifier,
+            jobs.clone(),
+        ));
         let view = Arc::new(catalogue_view(&catalogue, &buckets));
-        let http = match (roles.contains(&Role::Http), &cfg.http.listen) {
-            (true, Some(addr)) => {
-                let listener = tokio::net::TcpListener::bind(addr)
-                    .await
-                    .with_context(|| format!("binding http.listen {addr}"))?;
-                let state = HttpState {
-                    admission,
-                    catalogue: view.clone(),
-                    jobs: jobs.clone(),
-                    store,
-                    ensurer: Arc::new(Ensurer::new(
-                        deriver.clone(),
-                        metrics.clone(),
-                        Duration::from_secs(cfg.http.ensure_ttl_secs),
-                        cfg.concurrency(),
-                        time_limit,
-                    )),
-                    metrics: metrics.clone(),
-                    auth_token: cfg.http.auth_token.clone(),
-                    max_body_bytes: cfg.http.max_body_bytes,
-                };
-                let sns = crate::sns::router(&cfg.sns, repairer, metrics.clone());
-                Some((listener, crate::http::router(state, sns)))
-            }
-            _ => None,
+        let http = match roles.contains(&Role::Http) {
+            true => Some(http(&cfg, &deriver, admission, &jobs, view.clone(), repairer).await?),
+            false => None,
         };
         Ok(Application {
             cfg,
@@ -190,12 +155,18 @@ impl Application {
         if self.roles.contains(&Role::Jobs) {
             let c = consumer("jobs", self.jobs.clone(), self.cfg.concurrency(), 1);
             let token = shutdown.clone();
-            tasks.spawn(async move { Ok(c.run(token).await) });
+            tasks.spawn(async move {
+                c.run(token).await;
+                Ok(())
+            });
         }
         if let Some(q) = self.repair.clone() {
             let c = consumer("repair", q, 1, 10);
             let token = shutdown.clone();
-            tasks.spawn(async move { Ok(c.run(token).await) });
+            tasks.spawn(async move {
+                c.run(token).await;
+                Ok(())
+            });
         }
         info!(roles = ?self.roles, backend = ?self.cfg.backend, concurrency = self.cfg.concurrency(),
               transforms = self.deriver.catalogue.len(), "derivd serving");
@@ -204,6 +175,82 @@ impl Application {
         }
         Ok(())
     }
+}
+
+fn time_limit(cfg: &Config) -> Duration {
+    Duration::from_secs(cfg.worker.job_timeout_secs)
+}
+
+/// The message router every consumer shares.
+fn router(
+    cfg: &Config,
+    deriver: &Arc<Deriver>,
+    admission: &Admission,
+    repairer: &Arc<Repairer>,
+    notifier: Arc<crate::notice::Notifier>,
+    jobs: Arc<dyn Queue>,
+) -> Router {
+    let metrics = deriver.metrics.clone();
+    Router {
+        jobs: JobRunner {
+            deriver: deriver.clone(),
+            admission: admission.clone(),
+            notifier,
+            metrics: metrics.clone(),
+            time_limit: time_limit(cfg),
+        },
+        cleaner: Cleaner {
+            store: deriver.store.clone(),
+            buckets: deriver.buckets.clone(),
+            jobs,
+            metrics: metrics.clone(),
+            enabled: cfg.worker.delete_derived_on_source_removed,
+        },
+        repairer: repairer.clone(),
+        metrics,
+        visibility: Duration::from_secs(cfg.queue.visibility_timeout_secs),
+        backoff_base: cfg.worker.retry_backoff_secs,
+    }
+}
+
+/// The bound listener and the API router (with `/v1/sns`).
+async fn http(
+    cfg: &Config,
+    deriver: &Arc<Deriver>,
+    admission: Admission,
+    jobs: &Arc<dyn Queue>,
+    catalogue: Arc<CatalogueView>,
+    repairer: Arc<Repairer>,
+) -> anyhow::Result<(tokio::net::TcpListener, axum::Router)> {
+    let addr = cfg
+        .http
+        .listen
+        .as_deref()
+        .context("the http role needs http.listen")?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding http.listen {addr}"))?;
+    let metrics = deriver.metrics.clone();
+    let ttl = Duration::from_secs(cfg.http.ensure_ttl_secs);
+    let ensurer = Ensurer::new(
+        deriver.clone(),
+        metrics.clone(),
+        ttl,
+        cfg.concurrency(),
+        time_limit(cfg),
+    );
+    let state = HttpState {
+        admission,
+        catalogue,
+        jobs: jobs.clone(),
+        store: deriver.store.clone(),
+        ensurer: Arc::new(ensurer),
+        metrics: metrics.clone(),
+        auth_token: cfg.http.auth_token.clone(),
+        max_body_bytes: cfg.http.max_body_bytes,
+    };
+    let sns = crate::sns::router(&cfg.sns, repairer, metrics);
+    Ok((listener, crate::http::router(state, sns)))
 }
 
 /// The public catalogue, with key templates under the first mapping's prefix.

@@ -4,6 +4,14 @@ use super::{invalid, Config, ConfigError};
 
 impl Config {
     pub(super) fn validate(&self) -> Result<(), ConfigError> {
+        self.validate_limits_and_queues()?;
+        self.validate_buckets()?;
+        self.validate_http()?;
+        self.sns.validate()?;
+        self.validate_roles()
+    }
+
+    fn validate_limits_and_queues(&self) -> Result<(), ConfigError> {
         let l = &self.limits;
         if l.max_input_pixels == 0 || l.max_input_bytes == 0 || l.max_output_side == 0 {
             return Err(invalid("limits", "every limit must be above zero"));
@@ -38,6 +46,10 @@ impl Config {
                 "must be at least 16 MiB",
             ));
         }
+        Ok(())
+    }
+
+    fn validate_buckets(&self) -> Result<(), ConfigError> {
         if self.storage.default_bucket.is_empty() {
             return Err(invalid("storage.default_bucket", "must not be empty"));
         }
@@ -88,6 +100,10 @@ impl Config {
                 ));
             }
         }
+        Ok(())
+    }
+
+    fn validate_http(&self) -> Result<(), ConfigError> {
         if let Some(token) = &self.http.auth_token {
             if token.len() < 16 {
                 return Err(invalid("http.auth_token", "must be at least 16 characters"));
@@ -110,8 +126,6 @@ impl Config {
                 "must be at most 86400 (a day)",
             ));
         }
-        self.sns.validate()?;
-        self.validate_roles()?;
         Ok(())
     }
 }

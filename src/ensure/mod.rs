@@ -108,21 +108,7 @@ impl Ensurer {
             self.count("cache_hit");
             return Ok(present);
         }
-        let failed = |e: DeriveError| EnsureError::Derive(Arc::new(e));
-        let store = &self.deriver.store;
-        let Some(source) = store
-            .head(&mapping.source, source_key)
-            .await
-            .map_err(|e| failed(e.into()))?
-        else {
-            self.count("source_missing");
-            return Err(EnsureError::SourceMissing(source_key.to_string()));
-        };
-        let verdicts = self
-            .deriver
-            .verdicts(mapping, source_key, &source.etag, &[t])
-            .await;
-        if verdicts.map_err(failed)? == [Verdict::Current] {
+        if self.is_current(mapping, source_key, t).await? {
             self.count("present");
             self.confirm(&cache_key);
             return Ok(present);
@@ -144,6 +130,27 @@ impl Ensurer {
             }
             Err(e) => Err(self.refusal(e)),
         }
+    }
+
+    /// Whether the object is current against the source as it is now (one HEAD of the
+    /// source, then the deriver's judgement).
+    async fn is_current(
+        &self,
+        mapping: &crate::derive::Mapping,
+        source_key: &str,
+        t: Arc<crate::catalogue::Transform>,
+    ) -> Result<bool, EnsureError> {
+        let failed = |e: DeriveError| EnsureError::Derive(Arc::new(e));
+        let head = self.deriver.store.head(&mapping.source, source_key).await;
+        let Some(source) = head.map_err(|e| failed(e.into()))? else {
+            self.count("source_missing");
+            return Err(EnsureError::SourceMissing(source_key.to_string()));
+        };
+        let verdicts = self
+            .deriver
+            .verdicts(mapping, source_key, &source.etag, &[t])
+            .await;
+        Ok(verdicts.map_err(failed)? == [Verdict::Current])
     }
 
     fn refusal(&self, e: Arc<DeriveError>) -> EnsureError {

@@ -193,27 +193,42 @@ impl Sns {
     }
 
     async fn process(&self, body: Body) -> Result<MessageType, Rejection> {
-        let bytes = match Limited::new(body, MAX_BODY_BYTES).collect().await {
-            Ok(b) => b.to_bytes(),
-            Err(e) if e.is::<http_body_util::LengthLimitError>() => {
-                return Err(forbid(reason::TOO_LARGE, format!("over {MAX_BODY_BYTES}")))
+        let bytes = read_body(body).await?;
+        let e = parse_envelope(&bytes)?;
+        let m = self.checked(&e)?;
+        self.verify(m.version, &m.cert_url, &m.text, m.signature)
+            .await?;
+        match m.kind {
+            MessageType::SubscriptionConfirmation => {
+                let url = m
+                    .subscribe
+                    .expect("validated for confirmations")
+                    .fetch_url(self.test_base.as_deref());
+                self.fetcher
+                    .get(&url, MAX_CONFIRM_BYTES)
+                    .await
+                    .map_err(|err| {
+                        reject(
+                            StatusCode::BAD_GATEWAY,
+                            reason::CONFIRM_FAILED,
+                            err.to_string(),
+                        )
+                    })?;
+                info!(topic = m.topic, "SNS subscription confirmed");
             }
-            Err(e) => {
-                return Err(reject(
-                    StatusCode::BAD_REQUEST,
-                    reason::NOT_JSON,
-                    e.to_string(),
-                ))
+            MessageType::UnsubscribeConfirmation => {
+                info!(topic = m.topic, "SNS subscription ended")
             }
-        };
-        // An object only: serde would also fill a struct from a JSON array, by position.
-        if bytes.trim_ascii_start().first() == Some(&b'[') {
-            return Err(forbid(reason::MALFORMED, "a JSON array"));
+            MessageType::Notification => {
+                self.notification(e.message.as_deref().unwrap_or_default())
+                    .await?
+            }
         }
-        let e: Envelope = serde_json::from_slice(&bytes).map_err(|e| match e.classify() {
-            serde_json::error::Category::Data => forbid(reason::MALFORMED, e.to_string()),
-            _ => reject(StatusCode::BAD_REQUEST, reason::NOT_JSON, e.to_string()),
-        })?;
+        Ok(m.kind)
+    }
+
+    /// The cheap checks, in order (module docs, step 1): nothing is fetched before they pass.
+    fn checked<'e>(&self, e: &'e Envelope) -> Result<Checked<'e>, Rejection> {
         let kind = e
             .kind
             .as_deref()
@@ -241,58 +256,28 @@ impl Sns {
             ),
             _ => None,
         };
-        let text = string_to_sign(kind, &e)
+        let text = string_to_sign(kind, e)
             .map_err(|field| forbid(reason::MALFORMED, format!("{field} missing")))?;
         let topic = e.topic_arn.as_deref().unwrap_or_default();
         if !self.allowed_topics.iter().any(|a| a == topic) {
-            return Err(forbid(
-                reason::TOPIC_NOT_ALLOWED,
-                topic.chars().take(256).collect::<String>(),
-            ));
+            let shown = topic.chars().take(256).collect::<String>();
+            return Err(forbid(reason::TOPIC_NOT_ALLOWED, shown));
         }
         fresh(
             e.timestamp.as_deref().unwrap_or_default(),
             OffsetDateTime::now_utc(),
         )
         .map_err(|why| forbid(reason::STALE, why))?;
-        // The certificate must come from the topic's own region: an allowed (public) topic
-        // ARN must not let anyone make derivd fetch from every SNS region.
-        let region = topic.split(':').nth(3).unwrap_or_default();
-        let host = cert_url.host();
-        if host != format!("sns.{region}.amazonaws.com")
-            && host != format!("sns.{region}.amazonaws.com.cn")
-        {
-            return Err(forbid(
-                reason::BAD_CERT_URL,
-                format!("certificate host {host} is not in the topic's region {region}"),
-            ));
-        }
-        self.verify(version, &cert_url, &text, signature).await?;
-
-        match kind {
-            MessageType::SubscriptionConfirmation => {
-                let url = subscribe
-                    .expect("validated above")
-                    .fetch_url(self.test_base.as_deref());
-                self.fetcher
-                    .get(&url, MAX_CONFIRM_BYTES)
-                    .await
-                    .map_err(|err| {
-                        reject(
-                            StatusCode::BAD_GATEWAY,
-                            reason::CONFIRM_FAILED,
-                            err.to_string(),
-                        )
-                    })?;
-                info!(topic, "SNS subscription confirmed");
-            }
-            MessageType::UnsubscribeConfirmation => info!(topic, "SNS subscription ended"),
-            MessageType::Notification => {
-                self.notification(e.message.as_deref().unwrap_or_default())
-                    .await?
-            }
-        }
-        Ok(kind)
+        cert_in_topic_region(&cert_url, topic)?;
+        Ok(Checked {
+            kind,
+            signature,
+            version,
+            cert_url,
+            subscribe,
+            text,
+            topic,
+        })
     }
 
     /// Checks `signature` (base64) over `text` with the certificate at `cert_url`.
@@ -381,4 +366,60 @@ impl Sns {
         }
         Ok(())
     }
+}
+
+/// An envelope that passed the cheap checks.
+struct Checked<'e> {
+    kind: MessageType,
+    signature: &'e str,
+    version: SignatureVersion,
+    cert_url: SnsUrl,
+    subscribe: Option<SnsUrl>,
+    text: String,
+    topic: &'e str,
+}
+
+/// The body, refused over [`MAX_BODY_BYTES`].
+async fn read_body(body: Body) -> Result<bytes::Bytes, Rejection> {
+    match Limited::new(body, MAX_BODY_BYTES).collect().await {
+        Ok(b) => Ok(b.to_bytes()),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+            Err(forbid(reason::TOO_LARGE, format!("over {MAX_BODY_BYTES}")))
+        }
+        Err(e) => Err(reject(
+            StatusCode::BAD_REQUEST,
+            reason::NOT_JSON,
+            e.to_string(),
+        )),
+    }
+}
+
+fn parse_envelope(bytes: &[u8]) -> Result<Envelope, Rejection> {
+    // An object only: serde would also fill a struct from a JSON array, by position.
+    if bytes.trim_ascii_start().first() == Some(&b'[') {
+        return Err(forbid(reason::MALFORMED, "a JSON array"));
+    }
+    serde_json::from_slice(bytes).map_err(|e| match e.classify() {
+        serde_json::error::Category::Data => forbid(reason::MALFORMED, e.to_string()),
+        _ => reject(StatusCode::BAD_REQUEST, reason::NOT_JSON, e.to_string()),
+    })
+}
+
+/// The certificate must come from the topic's own region: an allowed (public) topic ARN
+/// must not let anyone make derivd fetch from every SNS region. `.amazonaws.com.cn` only
+/// for the China regions.
+fn cert_in_topic_region(cert_url: &SnsUrl, topic: &str) -> Result<(), Rejection> {
+    let region = topic.split(':').nth(3).unwrap_or_default();
+    let host = cert_url.host();
+    let expected = match region.starts_with("cn-") {
+        true => format!("sns.{region}.amazonaws.com.cn"),
+        false => format!("sns.{region}.amazonaws.com"),
+    };
+    if host != expected {
+        return Err(forbid(
+            reason::BAD_CERT_URL,
+            format!("certificate host {host} is not in the topic's region {region}"),
+        ));
+    }
+    Ok(())
 }
