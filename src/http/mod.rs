@@ -101,7 +101,11 @@ async fn catalogue_for_type(
 /// scheme is case-insensitive (RFC 7235); the comparison takes the same time whatever
 /// the given token, so it leaks neither content nor length.
 pub(crate) fn authorised(s: &HttpState, headers: &HeaderMap) -> bool {
-    let Some(token) = &s.auth_token else {
+    check_token(s.auth_token.as_deref(), headers)
+}
+
+fn check_token(token: Option<&str>, headers: &HeaderMap) -> bool {
+    let Some(token) = token else {
         return true;
     };
     let given = headers
@@ -116,4 +120,35 @@ pub(crate) fn authorised(s: &HttpState, headers: &HeaderMap) -> bool {
         .zip(b.iter())
         .fold(0u8, |acc, (x, y)| acc | (x ^ y))
         == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(auth: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(header::AUTHORIZATION, auth.parse().unwrap());
+        h
+    }
+
+    fn allows(token: Option<&str>, auth: Option<&str>) -> bool {
+        let token = token.map(str::to_string);
+        let h = auth.map(headers).unwrap_or_default();
+        check_token(token.as_deref(), &h)
+    }
+
+    #[test]
+    fn bearer_scheme_is_case_insensitive_and_the_token_must_match_exactly() {
+        let t = Some("0123456789abcdef");
+        assert!(allows(None, None));
+        assert!(allows(t, Some("Bearer 0123456789abcdef")));
+        assert!(allows(t, Some("bearer 0123456789abcdef")));
+        assert!(allows(t, Some("BEARER 0123456789abcdef")));
+        assert!(!allows(t, None));
+        assert!(!allows(t, Some("Basic 0123456789abcdef")));
+        assert!(!allows(t, Some("Bearer 0123456789abcde")));
+        assert!(!allows(t, Some("Bearer 0123456789abcdef0")));
+        assert!(!allows(t, Some("Bearer ")));
+    }
 }

@@ -298,3 +298,18 @@ fn timestamps_older_than_sns_retries_or_in_the_future_are_refused() {
     assert!(fresh("yesterday", now).is_err());
     assert!(fresh("", now).is_err());
 }
+
+#[test]
+fn certificates_come_from_the_topics_own_region_and_partition() {
+    let url = |host: &str| {
+        signing_cert_url(&format!("https://{host}/SimpleNotificationService-x.pem")).unwrap()
+    };
+    let us = "arn:aws:sns:us-east-1:123456789012:t";
+    let cn = "arn:aws-cn:sns:cn-north-1:123456789012:t";
+    assert!(super::cert_in_topic_region(&url("sns.us-east-1.amazonaws.com"), us).is_ok());
+    assert!(super::cert_in_topic_region(&url("sns.cn-north-1.amazonaws.com.cn"), cn).is_ok());
+    // The China domain only for the China regions, and never another region.
+    assert!(super::cert_in_topic_region(&url("sns.us-east-1.amazonaws.com.cn"), us).is_err());
+    assert!(super::cert_in_topic_region(&url("sns.eu-west-1.amazonaws.com"), us).is_err());
+    assert!(super::cert_in_topic_region(&url("sns.cn-north-1.amazonaws.com"), cn).is_err());
+}
