@@ -25,6 +25,7 @@ pub struct Config {
     pub notices: NoticesConfig,
     pub aws: AwsConfig,
     pub sns: SnsConfig,
+    pub provision: ProvisionConfig,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
@@ -80,8 +81,8 @@ pub struct QueueConfig {
     /// Repair queue receiving `ReducedRedundancyLostObject` events; empty = no repair
     /// listener.
     pub repair: String,
-    /// Embedded backend: receives before a message is dead-lettered. (On SQS this is the
-    /// queue's redrive policy, set where the queue is created.)
+    /// Receives before a message is dead-lettered: the embedded queue's own limit; on SQS
+    /// the redrive policy's `maxReceiveCount`, which `derivd setup` sets (at least 5).
     pub max_receives: u32,
     /// Seconds a received message stays invisible before another worker may take it.
     pub visibility_timeout_secs: u64,
@@ -210,6 +211,7 @@ impl Default for Config {
             notices: NoticesConfig::default(),
             aws: AwsConfig::default(),
             sns: SnsConfig::default(),
+            provision: ProvisionConfig::default(),
         }
     }
 }
@@ -400,7 +402,10 @@ fn set_path(table: &mut toml::Table, path: &[String], value: toml::Value) {
     t.insert(last.clone(), value);
 }
 
+mod provision;
 mod validate;
+
+pub use provision::ProvisionConfig;
 
 #[cfg(test)]
 mod tests;

@@ -23,6 +23,7 @@
 //! | [`repair`] | regenerating lost derived objects |
 //! | [`sns`] | `POST /v1/sns`: signature-checked SNS messages over HTTPS |
 //! | [`audit`] | `derivd audit`: checks the manifests' derived objects; queues the repairs |
+//! | [`provision`] | `derivd setup` / `derivd check`: creates and verifies the AWS wiring |
 //! | [`notice`] | completion notices (SNS or a JSONL file) |
 //! | [`http`] | the HTTP API |
 //! | [`metrics`] | every Prometheus metric, defined in one place |
@@ -47,6 +48,7 @@ pub mod manifest;
 pub mod media;
 pub mod metrics;
 pub mod notice;
+pub mod provision;
 pub mod queue;
 pub mod repair;
 pub mod sns;

@@ -107,6 +107,7 @@ impl Config {
             }
         }
         self.sns.validate()?;
+        self.provision.validate(&self.bucket_mappings())?;
         Ok(())
     }
 }
