@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Lints the deploy files (deploy/README.md "Linting"):
 #   1. cfn-lint on deploy/cloudformation.yaml (warnings and errors fail; infos are shown);
-#   2. deploy/iam-policy.json is valid JSON;
+#   2. deploy/iam-policy.json, iam-setup-policy.json and iam-check-policy.json are valid JSON;
 #   3. deploy/iam-policy.json is the template's DerivdPolicy with its placeholders filled in,
 #      so the two cannot drift apart;
 #   4. the DerivdConfig output, filled in, is TOML whose keys deploy/derivd.example.toml lists.
@@ -33,8 +33,10 @@ if (( status & 7 )); then
   exit 1
 fi
 
-echo "==> json.tool $POLICY"
-"$VENV/bin/python" -m json.tool "$POLICY" >/dev/null
+for policy in "$POLICY" deploy/iam-setup-policy.json deploy/iam-check-policy.json; do
+  echo "==> json.tool $policy"
+  "$VENV/bin/python" -m json.tool "$policy" >/dev/null
+done
 
 echo "==> $POLICY matches the template's DerivdPolicy; the DerivdConfig output is valid"
 "$VENV/bin/python" - "$TEMPLATE" "$POLICY" deploy/derivd.example.toml <<'PY'

@@ -129,6 +129,29 @@ pub fn classify(status: Option<u16>, code: Option<&str>) -> ErrorClass {
     }
 }
 
+/// Error codes meaning "these credentials may not make this call": S3 and SQS say
+/// `AccessDenied`, JSON-protocol services `AccessDeniedException`, SNS `AuthorizationError`.
+const ACCESS_DENIED_CODES: &[&str] = &[
+    "AccessDenied",
+    "AccessDeniedException",
+    "AuthorizationError",
+    "Forbidden",
+];
+
+/// True when the answer says the caller lacks permission (as opposed to a missing resource
+/// or a bad request). A 403 without a code counts too: S3 answers HEAD requests without a
+/// body. Other 403 codes (`RequestTimeTooSkewed`, `InvalidAccessKeyId`,
+/// `SignatureDoesNotMatch`) are not a permission question and do not count.
+pub fn is_access_denied(status: Option<u16>, code: Option<&str>) -> bool {
+    match code {
+        Some(code) => {
+            let bare = code.rsplit(['#', '.']).next().unwrap_or(code);
+            ACCESS_DENIED_CODES.contains(&bare)
+        }
+        None => status == Some(403),
+    }
+}
+
 /// A failed SDK call, reduced to what derivd needs.
 #[derive(Debug, Clone)]
 pub struct AwsFailure {
@@ -141,6 +164,13 @@ pub struct AwsFailure {
     pub message: Option<String>,
     /// Human-readable description of the whole error chain (never contains bodies).
     pub detail: String,
+}
+
+impl AwsFailure {
+    /// See [`is_access_denied`].
+    pub fn is_access_denied(&self) -> bool {
+        is_access_denied(self.status, self.code.as_deref())
+    }
 }
 
 /// Classifies any aws-sdk error (S3, SQS, SNS share the `SdkError` type).
@@ -242,6 +272,21 @@ mod tests {
         assert_eq!(classify(Some(413), None), Permanent);
         assert_eq!(classify(Some(501), Some("NotImplemented")), Permanent);
         assert_eq!(classify(None, Some("InvalidParameterValue")), Permanent);
+    }
+
+    #[test]
+    fn access_denied_is_told_apart_from_other_403s() {
+        assert!(is_access_denied(Some(403), Some("AccessDenied")));
+        assert!(is_access_denied(Some(403), Some("AuthorizationError")));
+        assert!(is_access_denied(
+            Some(400),
+            Some("com.amazonaws.sqs#AccessDeniedException")
+        ));
+        assert!(is_access_denied(Some(403), None));
+        assert!(!is_access_denied(Some(403), Some("RequestTimeTooSkewed")));
+        assert!(!is_access_denied(Some(403), Some("InvalidAccessKeyId")));
+        assert!(!is_access_denied(Some(404), Some("NoSuchBucket")));
+        assert!(!is_access_denied(None, None));
     }
 
     #[test]

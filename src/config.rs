@@ -26,6 +26,7 @@ pub struct Config {
     pub aws: AwsConfig,
     pub sns: SnsConfig,
     pub serve: ServeConfig,
+    pub provision: ProvisionConfig,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
@@ -82,8 +83,8 @@ pub struct QueueConfig {
     /// listener.
     #[serde(deserialize_with = "serve::empty_is_none")]
     pub repair: Option<String>,
-    /// Embedded backend: receives before a message is dead-lettered. (On SQS this is the
-    /// queue's redrive policy, set where the queue is created.)
+    /// Receives before a message is dead-lettered: the embedded queue's own limit; on SQS
+    /// the redrive policy's `maxReceiveCount`, which `derivd setup` sets (at least 5).
     pub max_receives: u32,
     /// Seconds a received message stays invisible before another worker may take it.
     pub visibility_timeout_secs: u64,
@@ -345,9 +346,11 @@ fn set_path(table: &mut toml::Table, path: &[String], value: toml::Value) {
 }
 
 mod defaults;
+mod provision;
 mod serve;
 mod validate;
 
+pub use provision::ProvisionConfig;
 pub use serve::{Role, ServeConfig};
 
 #[cfg(test)]

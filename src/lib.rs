@@ -43,6 +43,7 @@
 //! | **front ends** | |
 //! | [`http`] | the HTTP API |
 //! | [`sns`] | `POST /v1/sns`: signature-checked SNS messages over HTTPS |
+//! | [`provision`] | `derivd setup` / `derivd check`: creates and verifies the AWS wiring |
 //! | [`startup`] | builds every part from the configuration and runs `serve` |
 //! | [`cli`] | the command-line front end |
 
@@ -66,6 +67,7 @@ pub mod manifest;
 pub mod media;
 pub mod metrics;
 pub mod notice;
+pub mod provision;
 pub mod queue;
 pub mod repair;
 pub mod sns;

@@ -307,3 +307,37 @@ async fn rules_can_be_removed_and_requests_counted() {
         .iter()
         .all(|r| r.method == "DELETE" && r.path.contains("x.jpg")));
 }
+
+#[tokio::test]
+async fn query_protocol_calls_are_matched_by_action_and_denied() {
+    let proxy = FaultProxy::start(&moto::endpoint()).await;
+    let sns = derivd::aws::sns_client(&moto::sdk_config_via(&proxy.url(), 1).await);
+    let rule = proxy.deny_next(Match::method("POST").action("GetTopicAttributes"), 1);
+    let name = format!("deny-{}", uuid::Uuid::new_v4().simple());
+    // Another SNS call on the same path passes: the rule looks at the body's Action.
+    let arn = sns.create_topic().name(&name).send().await.unwrap();
+    let arn = arn.topic_arn().unwrap();
+    let err = sns
+        .get_topic_attributes()
+        .topic_arn(arn)
+        .send()
+        .await
+        .unwrap_err();
+    let failure = derivd::aws::sdk_failure(&err);
+    assert_eq!(failure.status, Some(403));
+    assert_eq!(failure.code.as_deref(), Some("AuthorizationError"));
+    assert!(failure.is_access_denied());
+    assert_eq!(proxy.remaining(rule), 0);
+    sns.get_topic_attributes()
+        .topic_arn(arn)
+        .send()
+        .await
+        .unwrap();
+    let denied = proxy
+        .log()
+        .into_iter()
+        .filter(|s| s.faulted)
+        .collect::<Vec<_>>();
+    assert_eq!(denied.len(), 1);
+    assert_eq!(denied[0].action.as_deref(), Some("GetTopicAttributes"));
+}

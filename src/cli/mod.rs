@@ -3,6 +3,7 @@
 
 mod audit_cmd;
 mod catalogue_cmd;
+mod provision_cmd;
 mod serve_cmd;
 mod transform_cmd;
 
@@ -44,6 +45,12 @@ pub enum Command {
     /// Check every manifest's derived objects (missing, stale, orphaned); exit 0 healthy,
     /// 1 problems found, 2 errors. --repair queues their regeneration.
     Audit(audit_cmd::AuditArgs),
+    /// Create, idempotently, the AWS resources the config names (queues with redrive,
+    /// topics, subscription, policies, bucket notifications). Exit 0 done, 1 something failed.
+    Setup(provision_cmd::SetupArgs),
+    /// Verify the live AWS wiring, one line per check. Exit 0 all well, 1 something wrong,
+    /// 2 something could not be verified (access denied).
+    Check(provision_cmd::CheckArgs),
 }
 
 /// Runs the parsed command; the exit code is the return value.
@@ -80,6 +87,8 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             let cat = load_catalogue(&cfg)?;
             audit_cmd::run(cfg, cat, args)
         }
+        Command::Setup(args) => provision_cmd::setup(&load_config(cli.config.as_deref())?, &args),
+        Command::Check(args) => provision_cmd::check(&load_config(cli.config.as_deref())?, &args),
     }
 }
 

@@ -21,6 +21,7 @@ impl Default for Config {
             aws: AwsConfig::default(),
             sns: SnsConfig::default(),
             serve: ServeConfig::default(),
+            provision: ProvisionConfig::default(),
         }
     }
 }

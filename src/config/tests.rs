@@ -202,3 +202,34 @@ fn roles_default_to_what_is_configured_and_are_validated() {
     let err = Config::load(None, env(&[("DERIVD_SERVE__ROLES", "[\"web\"]")])).unwrap_err();
     assert!(err.to_string().contains("serve.roles"), "{err}");
 }
+
+#[test]
+fn provision_keys_are_validated_by_name() {
+    let c = Config::load(None, Vec::new()).unwrap();
+    assert_eq!(c.provision.loss_topic, "derivd-lost-objects");
+    for (text, key) in [
+        (
+            "[provision]\nloss_topic = \"a b\"\n",
+            "provision.loss_topic",
+        ),
+        ("[provision]\nloss_topic = \"\"\n", "provision.loss_topic"),
+        ("[provision]\ndlq_suffix = \"\"\n", "provision.dlq_suffix"),
+        (
+            "[provision]\ndlq_suffix = \".dlq\"\n",
+            "provision.dlq_suffix",
+        ),
+        (
+            "[provision]\nupload_prefix = \"uploads\"\n",
+            "provision.upload_prefix",
+        ),
+        // Nested in the default bucket's derived prefix "derived/".
+        (
+            "[provision]\nupload_prefix = \"derived/in/\"\n",
+            "provision.upload_prefix",
+        ),
+        ("[provision]\nlos_topic = \"x\"\n", "los_topic"),
+    ] {
+        let err = with_file(text).unwrap_err().to_string();
+        assert!(err.contains(key), "{text}: {err}");
+    }
+}

@@ -1,9 +1,11 @@
 //! A fault-injecting HTTP/1.1 reverse proxy for putting between SDK clients and moto.
 //!
 //! Why: moto always answers promptly and correctly, so on its own it cannot show how
-//! derivd behaves when AWS throttles, fails, stalls or drops connections. Point a client's
-//! endpoint at [`FaultProxy::url`] and add rules at run time: answer the next N matching
-//! requests with an S3- or SQS-shaped error, delay them, or cut the connection. Requests
+//! derivd behaves when AWS throttles, fails, stalls, refuses access or drops connections.
+//! Point a client's endpoint at [`FaultProxy::url`] and add rules at run time: answer the
+//! next N matching requests (by method, path, JSON `X-Amz-Target` or query-protocol
+//! `Action`) with an S3-, SQS- or SNS-shaped error such as 403 AccessDenied, delay them, or
+//! cut the connection. Requests
 //! no rule stops are forwarded to moto unchanged. Every request is logged for counting.
 //!
 //! Hand-written on tokio because hyper is not a direct dependency. Client connections are
@@ -26,6 +28,7 @@ pub struct Match {
     method: Option<String>,
     path: Option<String>,
     target: Option<String>,
+    action: Option<String>,
 }
 
 impl Match {
@@ -52,11 +55,21 @@ impl Match {
         self.target = Some(op.to_owned());
         self
     }
+    /// ... whose query-protocol `Action` is `op` (SNS sends every call as a form-encoded
+    /// `POST /`; the operation is the body's `Action=` field, e.g. `GetTopicAttributes`).
+    pub fn action(mut self, op: &str) -> Self {
+        self.action = Some(op.to_owned());
+        self
+    }
     fn matches(&self, r: &Seen) -> bool {
         let target = r.amz_target.as_deref().unwrap_or_default();
         self.method.as_ref().is_none_or(|m| *m == r.method)
             && self.path.as_ref().is_none_or(|p| r.path.contains(p))
             && self.target.as_ref().is_none_or(|t| target.contains(t))
+            && self
+                .action
+                .as_ref()
+                .is_none_or(|a| r.action.as_ref() == Some(a))
     }
 }
 
@@ -67,10 +80,32 @@ pub struct Seen {
     /// Path and query as sent.
     pub path: String,
     pub amz_target: Option<String>,
+    /// Query-protocol operation (the form body's `Action`), if any.
+    pub action: Option<String>,
     /// Whether a fail/drop rule answered it instead of the upstream.
     pub faulted: bool,
     /// Query-protocol call (SNS): form-encoded body, XML errors.
     form_body: bool,
+}
+
+impl Seen {
+    /// What rules match on, from the request's head and (if already read) its body.
+    fn of(head: &Head, body: Option<&[u8]>) -> Seen {
+        let mut parts = head.start.split(' ');
+        let method = parts.next().unwrap_or_default().to_ascii_uppercase();
+        let path = parts.next().unwrap_or_default().to_owned();
+        let form_body = head
+            .get("content-type")
+            .is_some_and(|c| c.contains("form-urlencoded"));
+        Seen {
+            method,
+            path,
+            amz_target: head.get("x-amz-target").map(str::to_owned),
+            action: body.filter(|_| form_body).and_then(form_action),
+            faulted: false,
+            form_body,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -200,6 +235,12 @@ impl FaultProxy {
         self.add(m, n, Action::Fail { status, code: None })
     }
 
+    /// Answers the next `n` matching requests as AWS answers a caller without permission:
+    /// 403 with the service's code (S3 and SQS `AccessDenied`, SNS `AuthorizationError`).
+    pub fn deny_next(&self, m: Match, n: usize) -> RuleId {
+        self.fail_next(m, n, 403)
+    }
+
     /// Like [`fail_next`](Self::fail_next) with an explicit error code.
     pub fn fail_next_with_code(&self, m: Match, n: usize, status: u16, code: &str) -> RuleId {
         let code = Some(code.to_owned());
@@ -261,24 +302,23 @@ impl Drop for FaultProxy {
 async fn serve(client: TcpStream, upstream: Arc<str>, state: Arc<Mutex<State>>) {
     let mut client = Wire::new(client);
     while let Ok(Some(head)) = client.read_head().await {
-        let mut parts = head.start.split(' ');
-        let method = parts.next().unwrap_or_default().to_ascii_uppercase();
-        let path = parts.next().unwrap_or_default().to_owned();
-        let http10 = parts.next() == Some("HTTP/1.0");
-        let mut seen = Seen {
-            method,
-            path,
-            amz_target: head.get("x-amz-target").map(str::to_owned),
-            faulted: false,
-            form_body: head
-                .get("content-type")
-                .is_some_and(|c| c.contains("form-urlencoded")),
+        let http10 = head.start.ends_with(" HTTP/1.0");
+        // The body is read before deciding, so rules can match a query-protocol Action;
+        // except after `Expect: 100-continue`, which must be answered first.
+        let expects_continue = head.has_token("expect", "100-continue");
+        let early_body = if expects_continue {
+            None
+        } else {
+            match client.read_body(&head).await {
+                Ok(body) => Some(body),
+                Err(_) => return,
+            }
         };
+        let mut seen = Seen::of(&head, early_body.as_deref());
         let (delay, stop) = state.lock().unwrap().decide(&mut seen);
         if !delay.is_zero() {
             tokio::time::sleep(delay).await;
         }
-        let expects_continue = head.has_token("expect", "100-continue");
         let mut keep_alive = !head.has_token("connection", "close")
             && (!http10 || head.has_token("connection", "keep-alive"));
         let response = match stop {
@@ -286,18 +326,21 @@ async fn serve(client: TcpStream, upstream: Arc<str>, state: Arc<Mutex<State>>) 
             Some(Action::Fail { status, code }) => {
                 if expects_continue {
                     keep_alive = false; // the body may never come; don't wait for it
-                } else if client.read_body(&head).await.is_err() {
-                    return;
                 }
                 error_response(&seen, status, code.as_deref())
             }
             None | Some(Action::Delay(_)) => {
-                if expects_continue && client.send(b"HTTP/1.1 100 Continue\r\n\r\n").await.is_err()
-                {
-                    return;
-                }
-                let Ok(body) = client.read_body(&head).await else {
-                    return;
+                let body = match early_body {
+                    Some(body) => body,
+                    None => {
+                        if client.send(b"HTTP/1.1 100 Continue\r\n\r\n").await.is_err() {
+                            return;
+                        }
+                        let Ok(body) = client.read_body(&head).await else {
+                            return;
+                        };
+                        body
+                    }
                 };
                 match forward(&upstream, &head, &body, seen.method == "HEAD").await {
                     Ok(r) => r,
@@ -372,6 +415,13 @@ async fn forward(
     Ok((head_out, body))
 }
 
+/// The `Action` field of a form-encoded (query-protocol) body.
+fn form_action(body: &[u8]) -> Option<String> {
+    form_urlencoded::parse(body)
+        .find(|(k, _)| k == "Action")
+        .map(|(_, v)| v.into_owned())
+}
+
 fn is_hop_header(name: &str) -> bool {
     let hop = ["connection", "keep-alive", "proxy-connection"];
     hop.iter().any(|h| name.eq_ignore_ascii_case(h))
@@ -389,6 +439,7 @@ fn error_response(req: &Seen, status: u16, code: Option<&str>) -> Response {
         match status {
             400 if s3 => "InvalidRequest",
             400 => "InvalidParameterValue",
+            403 if query => "AuthorizationError", // SNS's word for it
             403 => "AccessDenied",
             404 if s3 => "NoSuchKey",
             404 => "QueueDoesNotExist",
