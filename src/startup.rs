@@ -85,8 +85,19 @@ impl Application {
             jobs.clone(),
         ));
         let view = Arc::new(catalogue_view(&catalogue, &buckets));
-        let http = match roles.contains(&Role::Http) {
-            true => Some(http(&cfg, &deriver, admission, &jobs, view.clone(), repairer).await?),
+        let http = match cfg.http.listen.is_some() {
+            true => Some(
+                http(
+                    &cfg,
+                    &roles,
+                    &deriver,
+                    admission,
+                    &jobs,
+                    view.clone(),
+                    repairer,
+                )
+                .await?,
+            ),
             false => None,
         };
         Ok(Application {
@@ -213,9 +224,11 @@ fn router(
     }
 }
 
-/// The bound listener and the API router (with `/v1/sns`).
+/// The bound listener and its router: the operational routes, and the API (with
+/// `/v1/sns`) when this process has the `http` role.
 async fn http(
     cfg: &Config,
+    roles: &[Role],
     deriver: &Arc<Deriver>,
     admission: Admission,
     jobs: &Arc<dyn Queue>,
@@ -249,8 +262,10 @@ async fn http(
         auth_token: cfg.http.auth_token.clone(),
         max_body_bytes: cfg.http.max_body_bytes,
     };
-    let sns = crate::sns::router(&cfg.sns, repairer, metrics);
-    Ok((listener, crate::http::router(state, sns)))
+    let api = roles
+        .contains(&Role::Http)
+        .then(|| crate::sns::router(&cfg.sns, repairer, metrics));
+    Ok((listener, crate::http::router(state, api)))
 }
 
 /// The public catalogue, with key templates under the first mapping's prefix.

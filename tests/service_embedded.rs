@@ -717,3 +717,22 @@ async fn ensure_on_read_regenerates_a_re_uploaded_source_after_the_ttl() {
     );
     svc.stop().await;
 }
+
+/// A job worker (`serve.roles = ["jobs"]`) still answers probes and scrapes on
+/// `http.listen`, but serves no API.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_jobs_only_process_serves_probes_and_metrics_but_no_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = embedded_config(dir.path());
+    cfg.serve.roles = Some(vec![derivd::config::Role::Jobs]);
+    let svc = start(cfg, true).await;
+    for path in ["/healthz", "/readyz", "/metrics"] {
+        let r = reqwest::get(svc.url(path)).await.unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+    }
+    for path in ["/v1/catalogue", "/v1/derived/thumb-256/a.jpg"] {
+        let r = reqwest::get(svc.url(path)).await.unwrap();
+        assert_eq!(r.status(), 404, "{path}");
+    }
+    svc.stop().await;
+}

@@ -12,7 +12,8 @@ pub enum Role {
     Jobs,
     /// Consumes the repair queue (`queue.repair`).
     Repair,
-    /// Serves the HTTP API (`http.listen`): catalogue, jobs, ensure-on-read, `/v1/sns`.
+    /// Serves the HTTP API on `http.listen`: catalogue, jobs, ensure-on-read, `/v1/sns`.
+    /// (Every process with `http.listen` set serves `/healthz`, `/readyz` and `/metrics`.)
     Http,
 }
 

@@ -37,14 +37,19 @@ pub struct HttpState {
     pub max_body_bytes: usize,
 }
 
-/// The API; `sns` is the `/v1/sns` route, merged in.
-pub fn router(state: HttpState, sns: Router) -> Router {
+/// What a listener serves: always the operational routes (`/healthz`, `/readyz`,
+/// `/metrics`, so probes and scrapers reach every process, job workers included); with
+/// `api` (the `http` role) also the API and `sns`, the `/v1/sns` route, merged in.
+pub fn router(state: HttpState, api: Option<Router>) -> Router {
     let limit = state.max_body_bytes;
-    Router::new()
+    let ops = Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
-        .route("/v1/catalogue", get(catalogue))
+        .route("/metrics", get(metrics));
+    let Some(sns) = api else {
+        return ops.with_state(state);
+    };
+    ops.route("/v1/catalogue", get(catalogue))
         .route("/v1/catalogue/{kind}/{subtype}", get(catalogue_for_type))
         .route("/v1/jobs", post(jobs::submit))
         .route("/v1/derived/{transform}/{*source}", get(derived::get))
