@@ -124,6 +124,15 @@ pub struct HttpConfig {
     /// Ensure-on-read: seconds a derived object confirmed current is served without
     /// checking the source again.
     pub ensure_ttl_secs: u64,
+    /// Without `auth_token`: the `Host` names (no port) every route but `/v1/sns` accepts,
+    /// so a web page cannot reach the API through the browser (DNS rebinding).
+    pub allowed_hosts: Vec<String>,
+    /// Seconds a connection may take to send a request's headers.
+    pub header_timeout_secs: u64,
+    /// Seconds a request may take to send its whole body.
+    pub body_timeout_secs: u64,
+    /// Open connections at most; more wait in the listen backlog.
+    pub max_connections: usize,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq, Default)]

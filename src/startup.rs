@@ -22,6 +22,7 @@ use crate::consume::{Consumer, JobRunner, Router};
 use crate::derive::{Admission, BucketMap, Deriver, MemoryBudget};
 use crate::engine::Engine;
 use crate::ensure::Ensurer;
+use crate::http::serve::ServeLimits;
 use crate::http::HttpState;
 use crate::metrics::Metrics;
 use crate::queue::Queue;
@@ -130,15 +131,13 @@ impl Application {
     /// work drains within `worker.shutdown_grace_secs`.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         publish_catalogue(&self.deriver, &self.catalogue).await?;
-        let mut tasks = tokio::task::JoinSet::new();
+        let mut tasks = tokio::task::JoinSet::<anyhow::Result<()>>::new();
         if let Some((listener, router)) = self.http {
             info!(addr = %listener.local_addr()?, "HTTP listening");
-            let token = shutdown.clone();
+            let (token, limits) = (shutdown.clone(), ServeLimits::from_config(&self.cfg));
             tasks.spawn(async move {
-                axum::serve(listener, router)
-                    .with_graceful_shutdown(async move { token.cancelled().await })
-                    .await
-                    .context("HTTP server")
+                crate::http::serve::run(listener, router, limits, token).await;
+                Ok(())
             });
         }
         let consumer = |name, queue: Arc<dyn Queue>, slots, batch| Consumer {
@@ -248,6 +247,7 @@ async fn http(
         metrics: metrics.clone(),
         auth_token: cfg.http.auth_token.clone(),
         max_body_bytes: cfg.http.max_body_bytes,
+        allowed_hosts: cfg.http.allowed_hosts.clone(),
     };
     let sns = crate::sns::router(&cfg.sns, repairer, metrics);
     Ok((listener, crate::http::router(state, sns)))

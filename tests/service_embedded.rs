@@ -389,7 +389,10 @@ async fn http_api_validates_enqueues_and_reports() {
     assert_eq!(heic.status(), 404);
 
     let post = |body: &str, token: Option<&str>| {
-        let mut r = c.post(svc.url("/v1/jobs")).body(body.to_string());
+        let mut r = c
+            .post(svc.url("/v1/jobs"))
+            .header("content-type", "application/json")
+            .body(body.to_string());
         if let Some(t) = token {
             r = r.bearer_auth(t);
         }

@@ -69,6 +69,10 @@ impl Default for HttpConfig {
             auth_token: None,
             max_body_bytes: 64 * 1024,
             ensure_ttl_secs: 60,
+            allowed_hosts: vec!["localhost".into(), "127.0.0.1".into(), "[::1]".into()],
+            header_timeout_secs: 10,
+            body_timeout_secs: 30,
+            max_connections: 512,
         }
     }
 }
