@@ -25,7 +25,7 @@ pub struct JobRunner {
 impl JobRunner {
     /// Runs `job` and publishes its notice; the message's fate as far as this job goes.
     pub async fn run(&self, job: &JobRequest) -> Fate {
-        let span = info_span!("job", source = %job.source, id = job.id.as_deref().unwrap_or(""));
+        let span = info_span!("job", source = ?job.source, id = job.id.as_deref().unwrap_or(""));
         self.run_inner(job).instrument(span).await
     }
 
@@ -83,7 +83,7 @@ impl JobRunner {
                 (outcome, Some(ok_notice(job, bucket, &done)), Fate::Done)
             }
             Err(e) => {
-                warn!(reason = e.reason(), fault = ?e.fault(), error = %e, "job failed");
+                warn!(reason = e.reason(), fault = ?e.fault(), error = %e.to_string().escape_debug(), "job failed");
                 self.metrics
                     .job_failures
                     .with_label_values(&[e.reason()])

@@ -117,7 +117,7 @@ impl Router {
     }
 
     fn malformed(&self, e: &MessageError) {
-        warn!(reason = e.kind(), error = %e, "dropping malformed message");
+        warn!(reason = e.kind(), error = %e.to_string().escape_debug(), "dropping malformed message");
         self.metrics
             .job_failures
             .with_label_values(&[e.kind()])
