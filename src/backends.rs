@@ -81,6 +81,11 @@ impl Backends {
         }
     }
 
+    /// The rejects queue (`queue.rejects`, default `{jobs}-rejects`).
+    pub async fn rejects_queue(&self) -> Result<Arc<dyn Queue>, BackendError> {
+        self.queue(&self.cfg.queue.rejects_name()).await
+    }
+
     pub fn notifier(&self) -> Notifier {
         match &self.sdk {
             None => Notifier::jsonl(

@@ -83,6 +83,11 @@ pub struct QueueConfig {
     /// listener.
     #[serde(deserialize_with = "serve::empty_is_none")]
     pub repair: Option<String>,
+    /// Where messages that are not valid job messages are kept for an operator, with the
+    /// reason (the dead-letter queue keeps only messages whose retries ran out). Unset:
+    /// `{jobs}-rejects` (on SQS a queue of that name or URL, which must exist).
+    #[serde(deserialize_with = "serve::empty_is_none")]
+    pub rejects: Option<String>,
     /// Receives before a message is dead-lettered: the embedded queue's own limit; on SQS
     /// the redrive policy's `maxReceiveCount`, which `derivd setup` sets (at least 5).
     pub max_receives: u32,
@@ -231,6 +236,15 @@ fn invalid(key: &str, message: impl Into<String>) -> ConfigError {
     ConfigError::Invalid {
         key: key.into(),
         message: message.into(),
+    }
+}
+
+impl QueueConfig {
+    /// `queue.rejects`, or `{jobs}-rejects`.
+    pub fn rejects_name(&self) -> String {
+        self.rejects
+            .clone()
+            .unwrap_or_else(|| format!("{}-rejects", self.jobs))
     }
 }
 

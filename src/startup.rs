@@ -49,6 +49,7 @@ impl Application {
         let backends = Backends::new(&cfg).await?;
         let store = backends.store()?;
         let jobs = backends.job_queue().await?;
+        let rejects = backends.rejects_queue().await?;
         let roles = cfg.roles();
         let repair = match roles.contains(&Role::Repair) {
             true => backends.repair_queue().await?,
@@ -83,7 +84,7 @@ impl Application {
             &admission,
             &repairer,
             notifier,
-            jobs.clone(),
+            [jobs.clone(), rejects],
         ));
         let view = Arc::new(catalogue_view(&catalogue, &buckets));
         let http = match roles.contains(&Role::Http) {
@@ -187,7 +188,7 @@ fn router(
     admission: &Admission,
     repairer: &Arc<Repairer>,
     notifier: Arc<crate::notice::Notifier>,
-    jobs: Arc<dyn Queue>,
+    [jobs, rejects]: [Arc<dyn Queue>; 2],
 ) -> Router {
     let metrics = deriver.metrics.clone();
     Router {
@@ -206,6 +207,7 @@ fn router(
             enabled: cfg.worker.delete_derived_on_source_removed,
         },
         repairer: repairer.clone(),
+        rejects,
         metrics,
         visibility: Duration::from_secs(cfg.queue.visibility_timeout_secs),
         backoff_base: cfg.worker.retry_backoff_secs,

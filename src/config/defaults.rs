@@ -42,6 +42,7 @@ impl Default for QueueConfig {
         QueueConfig {
             jobs: "derivd-jobs".into(),
             repair: None,
+            rejects: None,
             max_receives: 5,
             visibility_timeout_secs: 120,
             wait_secs: 20,

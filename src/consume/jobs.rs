@@ -113,8 +113,8 @@ impl JobRunner {
 fn ok_notice(job: &JobRequest, bucket: String, done: &Derived) -> Notice {
     Notice {
         id: job.id.clone(),
-        bucket,
-        source: job.source.clone(),
+        bucket: Some(bucket),
+        source: Some(job.source.clone()),
         status: "ok".into(),
         derived: done
             .written
@@ -126,16 +126,20 @@ fn ok_notice(job: &JobRequest, bucket: String, done: &Derived) -> Notice {
             })
             .collect(),
         error: None,
+        message_id: None,
+        body: None,
     }
 }
 
 fn failed_notice(job: &JobRequest, bucket: String, e: &DeriveError) -> Notice {
     Notice {
         id: job.id.clone(),
-        bucket,
-        source: job.source.clone(),
+        bucket: Some(bucket),
+        source: Some(job.source.clone()),
         status: "failed".into(),
         derived: Vec::new(),
         error: Some(format!("{}: {e}", e.reason())),
+        message_id: None,
+        body: None,
     }
 }

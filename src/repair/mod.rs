@@ -139,11 +139,13 @@ impl Repairer {
         self.count("orphan", 1);
         let notice = Notice {
             id: None,
-            bucket: g.mapping.source.clone(),
-            source: g.source.clone(),
+            bucket: Some(g.mapping.source.clone()),
+            source: Some(g.source.clone()),
             status: "failed".into(),
             derived: Vec::new(),
             error: Some(format!("orphan ({reason}): {e}")),
+            message_id: None,
+            body: None,
         };
         self.notifier.publish_counted(&notice, &self.metrics).await;
     }
