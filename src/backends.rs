@@ -81,6 +81,15 @@ impl Backends {
         }
     }
 
+    /// The rejects queue: `queue.rejects`; unset, `{jobs}-rejects` on the embedded backend
+    /// and none on AWS.
+    pub async fn rejects_queue(&self) -> Result<Option<Arc<dyn Queue>>, BackendError> {
+        match (&self.sdk, &self.cfg.queue.rejects) {
+            (Some(_), None) => Ok(None),
+            _ => Ok(Some(self.queue(&self.cfg.queue.rejects_name()).await?)),
+        }
+    }
+
     pub fn notifier(&self) -> Notifier {
         match &self.sdk {
             None => Notifier::jsonl(

@@ -41,10 +41,10 @@ impl Cleaner {
         for o in objects {
             match self.cleanup(o).await {
                 Ok(n) => {
-                    info!(source = %o.key, deleted = n, "source removed; derived objects deleted")
+                    info!(source = ?o.key, deleted = n, "source removed; derived objects deleted")
                 }
                 Err(e) => {
-                    warn!(source = %o.key, error = %e, "clean-up failed; will retry");
+                    warn!(source = ?o.key, error = %e.to_string().escape_debug(), "clean-up failed; will retry");
                     retry = Some(Fault::Transient);
                 }
             }
@@ -81,7 +81,7 @@ impl Cleaner {
             job.bucket = Some(o.bucket.clone());
             job.force = true;
             self.jobs.send(&job.to_message_json()).await?;
-            info!(source = %o.key, "source re-uploaded during clean-up; job queued");
+            info!(source = ?o.key, "source re-uploaded during clean-up; job queued");
         }
         Ok(deleted)
     }

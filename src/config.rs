@@ -83,6 +83,13 @@ pub struct QueueConfig {
     /// listener.
     #[serde(deserialize_with = "serve::empty_is_none")]
     pub repair: Option<String>,
+    /// Where messages that are not valid job messages are kept for an operator, with the
+    /// reason (the dead-letter queue keeps only messages whose retries ran out). Unset:
+    /// `{jobs}-rejects` on the embedded backend; none on AWS (a malformed message then gets
+    /// its failure notice and is dropped), since the queue must exist and derivd's role
+    /// must be allowed to send to it.
+    #[serde(deserialize_with = "serve::empty_is_none")]
+    pub rejects: Option<String>,
     /// Receives before a message is dead-lettered: the embedded queue's own limit; on SQS
     /// the redrive policy's `maxReceiveCount`, which `derivd setup` sets (at least 5).
     pub max_receives: u32,
@@ -124,6 +131,15 @@ pub struct HttpConfig {
     /// Ensure-on-read: seconds a derived object confirmed current is served without
     /// checking the source again.
     pub ensure_ttl_secs: u64,
+    /// Without `auth_token`: the `Host` names (no port) every route but `/v1/sns` accepts,
+    /// so a web page cannot reach the API through the browser (DNS rebinding).
+    pub allowed_hosts: Vec<String>,
+    /// Seconds a connection may take to send a request's headers.
+    pub header_timeout_secs: u64,
+    /// Seconds a request may take to send its whole body.
+    pub body_timeout_secs: u64,
+    /// Open connections at most; more wait in the listen backlog.
+    pub max_connections: usize,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq, Default)]
@@ -222,6 +238,15 @@ fn invalid(key: &str, message: impl Into<String>) -> ConfigError {
     ConfigError::Invalid {
         key: key.into(),
         message: message.into(),
+    }
+}
+
+impl QueueConfig {
+    /// `queue.rejects`, or `{jobs}-rejects` (the embedded backend's default).
+    pub fn rejects_name(&self) -> String {
+        self.rejects
+            .clone()
+            .unwrap_or_else(|| format!("{}-rejects", self.jobs))
     }
 }
 

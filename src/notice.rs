@@ -14,13 +14,50 @@ use tokio::sync::Mutex;
 pub struct Notice {
     /// The client's correlation id from the job message, if it gave one.
     pub id: Option<String>,
-    pub bucket: String,
-    pub source: String,
+    /// Absent only in the notice for a message that did not parse.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bucket: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
     /// `ok` or `failed`.
     pub status: String,
     pub derived: Vec<NoticeDerived>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// For a message that did not parse: its queue message id ...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<String>,
+    /// ... and the first [`BODY_EXCERPT_BYTES`] of its body, so the sender can tell which.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+}
+
+/// How much of a malformed message's body its failure notice quotes.
+pub const BODY_EXCERPT_BYTES: usize = 1024;
+
+impl Notice {
+    /// The failure notice for a queue message that is not a valid job message.
+    pub fn malformed(message_id: &str, body: &str, error: String) -> Notice {
+        Notice {
+            id: None,
+            bucket: None,
+            source: None,
+            status: "failed".into(),
+            derived: Vec::new(),
+            error: Some(error),
+            message_id: Some(message_id.to_string()),
+            body: Some(excerpt(body, BODY_EXCERPT_BYTES).to_string()),
+        }
+    }
+}
+
+/// At most `max` bytes of `s`, cut at a character boundary.
+pub fn excerpt(s: &str, max: usize) -> &str {
+    let mut end = s.len().min(max);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -109,4 +146,22 @@ async fn append_line(path: &std::path::Path, line: &str) -> std::io::Result<()> 
         .await?;
     f.write_all(format!("{line}\n").as_bytes()).await?;
     f.sync_data().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_malformed_message_notice_quotes_at_most_1_kib_and_omits_bucket_and_source() {
+        let body = format!("{}é{}", "a".repeat(1023), "b".repeat(5000));
+        let n = Notice::malformed("m-1", &body, "invalid: source".into());
+        let quoted = n.body.as_deref().unwrap();
+        assert_eq!(quoted, "a".repeat(1023), "cut before the 2-byte é");
+        let json: serde_json::Value = serde_json::to_value(&n).unwrap();
+        assert!(json.get("bucket").is_none() && json.get("source").is_none());
+        assert_eq!(json["message_id"], "m-1");
+        let back: Notice = serde_json::from_value(json).unwrap();
+        assert_eq!(back, n);
+    }
 }

@@ -22,6 +22,7 @@ use crate::consume::{Consumer, JobRunner, Router};
 use crate::derive::{Admission, BucketMap, Deriver, MemoryBudget};
 use crate::engine::Engine;
 use crate::ensure::Ensurer;
+use crate::http::serve::ServeLimits;
 use crate::http::HttpState;
 use crate::metrics::Metrics;
 use crate::queue::Queue;
@@ -48,6 +49,7 @@ impl Application {
         let backends = Backends::new(&cfg).await?;
         let store = backends.store()?;
         let jobs = backends.job_queue().await?;
+        let rejects = backends.rejects_queue().await?;
         let roles = cfg.roles();
         let repair = match roles.contains(&Role::Repair) {
             true => backends.repair_queue().await?,
@@ -82,7 +84,7 @@ impl Application {
             &admission,
             &repairer,
             notifier,
-            jobs.clone(),
+            (jobs.clone(), rejects),
         ));
         let view = Arc::new(catalogue_view(&catalogue, &buckets));
         let http = match cfg.http.listen.is_some() {
@@ -141,15 +143,13 @@ impl Application {
     /// work drains within `worker.shutdown_grace_secs`.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         publish_catalogue(&self.deriver, &self.catalogue).await?;
-        let mut tasks = tokio::task::JoinSet::new();
+        let mut tasks = tokio::task::JoinSet::<anyhow::Result<()>>::new();
         if let Some((listener, router)) = self.http {
             info!(addr = %listener.local_addr()?, "HTTP listening");
-            let token = shutdown.clone();
+            let (token, limits) = (shutdown.clone(), ServeLimits::from_config(&self.cfg));
             tasks.spawn(async move {
-                axum::serve(listener, router)
-                    .with_graceful_shutdown(async move { token.cancelled().await })
-                    .await
-                    .context("HTTP server")
+                crate::http::serve::run(listener, router, limits, token).await;
+                Ok(())
             });
         }
         let consumer = |name, queue: Arc<dyn Queue>, slots, batch| Consumer {
@@ -199,7 +199,7 @@ fn router(
     admission: &Admission,
     repairer: &Arc<Repairer>,
     notifier: Arc<crate::notice::Notifier>,
-    jobs: Arc<dyn Queue>,
+    (jobs, rejects): (Arc<dyn Queue>, Option<Arc<dyn Queue>>),
 ) -> Router {
     let metrics = deriver.metrics.clone();
     Router {
@@ -218,6 +218,7 @@ fn router(
             enabled: cfg.worker.delete_derived_on_source_removed,
         },
         repairer: repairer.clone(),
+        rejects,
         metrics,
         visibility: Duration::from_secs(cfg.queue.visibility_timeout_secs),
         backoff_base: cfg.worker.retry_backoff_secs,
@@ -261,6 +262,7 @@ async fn http(
         metrics: metrics.clone(),
         auth_token: cfg.http.auth_token.clone(),
         max_body_bytes: cfg.http.max_body_bytes,
+        allowed_hosts: cfg.http.allowed_hosts.clone(),
     };
     let api = roles
         .contains(&Role::Http)

@@ -19,6 +19,7 @@ struct Stack {
     bucket: String,
     jobs_url: String,
     dlq_url: String,
+    rejects_url: String,
     notices: moto::TopicWithQueue,
 }
 
@@ -26,18 +27,22 @@ async fn stack(name: &str) -> Stack {
     let bucket = moto::new_bucket(name).await;
     let (dlq_url, dlq_arn) = moto::new_queue(&format!("{name}-dlq"), None).await;
     let (jobs_url, _) = moto::new_queue(name, Some((&dlq_arn, 3))).await;
+    let (rejects_url, _) = moto::new_queue(&format!("{name}-rejects"), None).await;
     let notices = moto::new_topic_with_queue_subscription(&format!("{name}-n"), true).await;
     Stack {
         bucket,
         jobs_url,
         dlq_url,
+        rejects_url,
         notices,
     }
 }
 
 fn config(s: &Stack, endpoint: Option<String>) -> Config {
     let endpoint = endpoint.unwrap_or_else(moto::endpoint);
-    aws_config(endpoint, &s.bucket, &s.jobs_url, &s.notices.topic_arn)
+    let mut cfg = aws_config(endpoint, &s.bucket, &s.jobs_url, &s.notices.topic_arn);
+    cfg.queue.rejects = Some(s.rejects_url.clone());
+    cfg
 }
 
 async fn upload(bucket: &str, key: &str, bytes: Vec<u8>) {
@@ -284,13 +289,14 @@ async fn malformed_and_unknown_transform_messages_are_removed_not_dead_lettered(
     )
     .await;
     send(&s.jobs_url, "{not json").await;
+    send(&s.jobs_url, r#"{"source": 5}"#).await;
     send(
         &s.jobs_url,
         r#"{"source": "x.jpg", "transforms": ["no-such"]}"#,
     )
     .await;
-    eventually(WAIT, "both failed", || async {
-        (metric(&svc.app, "derivd_jobs_total", &["dropped"]) == 2.0).then_some(())
+    eventually(WAIT, "all failed", || async {
+        (metric(&svc.app, "derivd_jobs_total", &["dropped"]) == 3.0).then_some(())
     })
     .await;
     eventually(WAIT, "queue empty", || async {
@@ -298,8 +304,62 @@ async fn malformed_and_unknown_transform_messages_are_removed_not_dead_lettered(
     })
     .await;
     assert_eq!(queue_depth(&s.dlq_url).await, 0);
-    let n = notice_where(&s.notices.queue_url, |v| v["status"] == "failed").await;
-    assert!(n["error"].as_str().unwrap().contains("no-such"), "{n}");
+    // Every notice: one receive hides what it does not keep, so collect them all.
+    let mut notices: Vec<serde_json::Value> = Vec::new();
+    let sqs = moto::sqs().await;
+    let started = std::time::Instant::now();
+    while notices.len() < 3 {
+        assert!(started.elapsed() < WAIT, "notices so far: {notices:?}");
+        let out = sqs
+            .receive_message()
+            .queue_url(&s.notices.queue_url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .unwrap();
+        let bodies = out.messages().iter().filter_map(|m| m.body());
+        notices.extend(bodies.map(|b| serde_json::from_str::<serde_json::Value>(b).unwrap()));
+    }
+    let error = |v: &serde_json::Value| v["error"].as_str().unwrap_or("").to_string();
+    assert!(
+        notices.iter().any(|v| error(v).contains("no-such")),
+        "{notices:?}"
+    );
+    let n = notices.iter().find(|v| v["body"] == r#"{"source": 5}"#);
+    let n = n.expect("a notice for the unparseable message");
+    assert_eq!(n["status"], "failed");
+    assert!(
+        n["message_id"].is_string() && n.get("source").is_none(),
+        "{n}"
+    );
+    // The unparseable ones: kept with their reason in the rejects queue, and a notice each.
+    let kept = moto::sqs()
+        .await
+        .receive_message()
+        .queue_url(&s.rejects_url)
+        .max_number_of_messages(10)
+        .wait_time_seconds(1)
+        .send()
+        .await
+        .unwrap();
+    let kept: Vec<serde_json::Value> = kept
+        .messages()
+        .iter()
+        .map(|m| serde_json::from_str(m.body().unwrap()).unwrap())
+        .collect();
+    assert_eq!(kept.len(), 2, "{kept:?}");
+    let reason_of = |body: &str| {
+        kept.iter()
+            .find(|v| v["body"] == body)
+            .map(|v| v["reason"].clone())
+    };
+    assert_eq!(
+        reason_of(r#"{"source": 5}"#).unwrap(),
+        "invalid",
+        "{kept:?}"
+    );
+    assert_eq!(reason_of("{not json").unwrap(), "not_json", "{kept:?}");
     stop(svc).await;
 }
 

@@ -9,6 +9,7 @@ use std::time::Duration;
 use common::images::{corpus_file, decode, ssim};
 use common::service::{embedded_config, eventually, metric, s3_event, start};
 use derivd::queue::embedded::{EmbeddedQueue, EmbeddedQueueSettings};
+use derivd::queue::Queue;
 use derivd::storage::{ObjectStore, PutRequest, StorageClass};
 
 const BUCKET: &str = "derivd";
@@ -174,6 +175,7 @@ async fn bad_messages_are_dropped_with_a_reason_not_retried_forever() {
         r#"{"source": "broken.jpg"}"#.to_string(),
         r#"{"source": "ok.jpg", "bucket": "not-allowed"}"#.to_string(),
         r#"{"source": "big.jpg"}"#.to_string(),
+        r#"{"source": 5}"#.to_string(),
     ] {
         svc.app.jobs.send(&body).await.unwrap();
     }
@@ -182,7 +184,7 @@ async fn bad_messages_are_dropped_with_a_reason_not_retried_forever() {
     })
     .await;
     assert_eq!(queue_len(dir.path(), "derivd-jobs-dlq").await, (0, 0));
-    assert_eq!(metric(&svc.app, "derivd_jobs_total", &["dropped"]), 7.0);
+    assert_eq!(metric(&svc.app, "derivd_jobs_total", &["dropped"]), 8.0);
     for reason in [
         "not_json",
         "unknown_transform",
@@ -202,9 +204,41 @@ async fn bad_messages_are_dropped_with_a_reason_not_retried_forever() {
         .collect();
     assert_eq!(
         failed.len(),
-        5,
-        "one failure notice per parsed job: {failed:?}"
+        8,
+        "one failure notice per bad message: {failed:?}"
     );
+    // The three that do not parse: a notice quoting the body, and a copy with the reason
+    // in the rejects queue (not the DLQ, which keeps only exhausted retries).
+    let unparsed: Vec<_> = failed
+        .iter()
+        .filter(|n| n["message_id"].is_string())
+        .collect();
+    assert_eq!(unparsed.len(), 3, "{unparsed:?}");
+    assert!(unparsed.iter().any(|n| n["body"] == r#"{"source": 5}"#));
+    assert!(unparsed.iter().all(|n| n.get("source").is_none()));
+    let rejects = EmbeddedQueue::open(
+        &dir.path().join("queue.sqlite3"),
+        "derivd-jobs-rejects",
+        EmbeddedQueueSettings::default(),
+    )
+    .unwrap();
+    let kept = rejects
+        .receive(10, Duration::from_millis(10), Duration::from_secs(30))
+        .await
+        .unwrap();
+    let kept: Vec<serde_json::Value> = kept
+        .iter()
+        .map(|m| serde_json::from_str(&m.body).unwrap())
+        .collect();
+    let mut reasons: Vec<_> = kept.iter().map(|v| v["reason"].as_str().unwrap()).collect();
+    reasons.sort();
+    assert_eq!(reasons, ["invalid", "invalid", "not_json"], "{kept:?}");
+    let five = kept
+        .iter()
+        .find(|v| v["body"] == r#"{"source": 5}"#)
+        .unwrap();
+    assert!(five["error"].as_str().is_some_and(|e| e.contains("source")));
+    assert!(five["message_id"].is_string());
     assert!(failed
         .iter()
         .all(|n| n["error"].as_str().is_some_and(|e| !e.is_empty())));
@@ -389,7 +423,10 @@ async fn http_api_validates_enqueues_and_reports() {
     assert_eq!(heic.status(), 404);
 
     let post = |body: &str, token: Option<&str>| {
-        let mut r = c.post(svc.url("/v1/jobs")).body(body.to_string());
+        let mut r = c
+            .post(svc.url("/v1/jobs"))
+            .header("content-type", "application/json")
+            .body(body.to_string());
         if let Some(t) = token {
             r = r.bearer_auth(t);
         }

@@ -397,3 +397,19 @@ async fn junk_is_refused_and_counted() {
         .render()
         .contains("derivd_sns_accepted_total"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_forged_requests_with_a_bad_certificate_fetches_it_once() {
+    let env = env().await;
+    let mut forged = signed("Notification", TOPIC, "{}", "2");
+    forged["SigningCertURL"] = json!("https://sns.us-east-1.amazonaws.com/missing.pem");
+    let burst = (0..20).map(|_| env.post_json(&forged));
+    let statuses = futures_util::future::join_all(burst).await;
+    assert!(statuses.iter().all(|s| *s == 403), "{statuses:?}");
+    // Then 20 more, one after another.
+    for _ in 0..20 {
+        assert_eq!(env.post_json(&forged).await, 403);
+    }
+    assert_eq!(env.rejected("bad_cert"), 40);
+    assert_eq!(env.seen(), ["/missing.pem"], "one fetch for 40 requests");
+}

@@ -42,6 +42,7 @@ impl Default for QueueConfig {
         QueueConfig {
             jobs: "derivd-jobs".into(),
             repair: None,
+            rejects: None,
             max_receives: 5,
             visibility_timeout_secs: 120,
             wait_secs: 20,
@@ -69,6 +70,10 @@ impl Default for HttpConfig {
             auth_token: None,
             max_body_bytes: 64 * 1024,
             ensure_ttl_secs: 60,
+            allowed_hosts: vec!["localhost".into(), "127.0.0.1".into(), "[::1]".into()],
+            header_timeout_secs: 10,
+            body_timeout_secs: 30,
+            max_connections: 512,
         }
     }
 }

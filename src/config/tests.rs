@@ -233,3 +233,29 @@ fn provision_keys_are_validated_by_name() {
         assert!(err.contains(key), "{text}: {err}");
     }
 }
+
+#[test]
+fn http_hardening_keys_are_validated_and_named() {
+    for (text, key) in [
+        (
+            "[http]\nheader_timeout_secs = 0\n",
+            "http.header_timeout_secs",
+        ),
+        ("[http]\nbody_timeout_secs = 0\n", "http.body_timeout_secs"),
+        ("[http]\nmax_connections = 0\n", "http.max_connections"),
+        (
+            "[http]\nallowed_hosts = [\"localhost:8080\"]\n",
+            "http.allowed_hosts[0]",
+        ),
+        (
+            "[http]\nallowed_hosts = [\"ok\", \"::1\"]\n",
+            "http.allowed_hosts[1]",
+        ),
+        ("[http]\nallowed_hosts = [\"\"]\n", "http.allowed_hosts[0]"),
+    ] {
+        let err = with_file(text).unwrap_err().to_string();
+        assert!(err.contains(key), "{text}: {err}");
+    }
+    let c = with_file("[http]\nallowed_hosts = [\"derivd.local\", \"[fe80::1]\"]\n").unwrap();
+    assert_eq!(c.http.allowed_hosts, ["derivd.local", "[fe80::1]"]);
+}

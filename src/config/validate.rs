@@ -127,6 +127,42 @@ impl Config {
                 "must be at most 86400 (a day)",
             ));
         }
+        self.validate_http_limits()
+    }
+
+    fn validate_http_limits(&self) -> Result<(), ConfigError> {
+        let h = &self.http;
+        for (key, v) in [
+            ("http.header_timeout_secs", h.header_timeout_secs),
+            ("http.body_timeout_secs", h.body_timeout_secs),
+        ] {
+            if !(1..=3600).contains(&v) {
+                return Err(invalid(key, "must be 1..=3600"));
+            }
+        }
+        if h.max_connections == 0 {
+            return Err(invalid("http.max_connections", "must be at least 1"));
+        }
+        for (i, host) in h.allowed_hosts.iter().enumerate() {
+            if !valid_host_name(host) {
+                return Err(invalid(
+                    &format!("http.allowed_hosts[{i}]"),
+                    format!("{host:?} is not a host name without a port (IPv6 in brackets)"),
+                ));
+            }
+        }
         Ok(())
     }
+}
+
+/// A DNS name, IPv4 address or bracketed IPv6 address, without a port.
+fn valid_host_name(host: &str) -> bool {
+    if let Some(inner) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        return inner.parse::<std::net::Ipv6Addr>().is_ok();
+    }
+    !host.is_empty()
+        && host.len() <= 253
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
 }

@@ -25,7 +25,7 @@ pub struct JobRunner {
 impl JobRunner {
     /// Runs `job` and publishes its notice; the message's fate as far as this job goes.
     pub async fn run(&self, job: &JobRequest) -> Fate {
-        let span = info_span!("job", source = %job.source, id = job.id.as_deref().unwrap_or(""));
+        let span = info_span!("job", source = ?job.source, id = job.id.as_deref().unwrap_or(""));
         self.run_inner(job).instrument(span).await
     }
 
@@ -83,7 +83,7 @@ impl JobRunner {
                 (outcome, Some(ok_notice(job, bucket, &done)), Fate::Done)
             }
             Err(e) => {
-                warn!(reason = e.reason(), fault = ?e.fault(), error = %e, "job failed");
+                warn!(reason = e.reason(), fault = ?e.fault(), error = %e.to_string().escape_debug(), "job failed");
                 self.metrics
                     .job_failures
                     .with_label_values(&[e.reason()])
@@ -113,8 +113,8 @@ impl JobRunner {
 fn ok_notice(job: &JobRequest, bucket: String, done: &Derived) -> Notice {
     Notice {
         id: job.id.clone(),
-        bucket,
-        source: job.source.clone(),
+        bucket: Some(bucket),
+        source: Some(job.source.clone()),
         status: "ok".into(),
         derived: done
             .written
@@ -126,16 +126,20 @@ fn ok_notice(job: &JobRequest, bucket: String, done: &Derived) -> Notice {
             })
             .collect(),
         error: None,
+        message_id: None,
+        body: None,
     }
 }
 
 fn failed_notice(job: &JobRequest, bucket: String, e: &DeriveError) -> Notice {
     Notice {
         id: job.id.clone(),
-        bucket,
-        source: job.source.clone(),
+        bucket: Some(bucket),
+        source: Some(job.source.clone()),
         status: "failed".into(),
         derived: Vec::new(),
         error: Some(format!("{}: {e}", e.reason())),
+        message_id: None,
+        body: None,
     }
 }

@@ -13,6 +13,7 @@ use super::lease;
 use crate::cleanup::Cleaner;
 use crate::job::{parse_message, Incoming, MessageError, ObjectRef};
 use crate::metrics::Metrics;
+use crate::notice::Notice;
 use crate::queue::{Queue, ReceivedMessage};
 use crate::repair::Repairer;
 
@@ -20,6 +21,8 @@ pub struct Router {
     pub jobs: JobRunner,
     pub cleaner: Cleaner,
     pub repairer: Arc<Repairer>,
+    /// Where messages that are not job messages are kept (`queue.rejects`), if anywhere.
+    pub rejects: Option<Arc<dyn Queue>>,
     pub metrics: Metrics,
     /// Visibility a lease keeps extending.
     pub visibility: Duration,
@@ -57,7 +60,7 @@ impl Router {
             let items = match parse_message(&msg.body) {
                 Ok(items) => items,
                 Err(e) => {
-                    span.in_scope(|| self.malformed(&e));
+                    fates[i] = self.malformed(msg, &e).instrument(span).await;
                     continue;
                 }
             };
@@ -116,12 +119,38 @@ impl Router {
         }
     }
 
-    fn malformed(&self, e: &MessageError) {
-        warn!(reason = e.kind(), error = %e, "dropping malformed message");
+    /// A message that is not a valid job message: its sender learns why from a failure
+    /// notice, an operator finds a copy with the reason in the rejects queue, and it leaves
+    /// the job queue (retrying cannot fix it). If the copy cannot be kept, the message stays
+    /// for a retry (and so ends in the dead-letter queue rather than nowhere).
+    async fn malformed(&self, msg: &ReceivedMessage, e: &MessageError) -> Fate {
+        let error = e.to_string();
+        warn!(reason = e.kind(), error = %error.escape_debug(), "malformed message: to the rejects queue");
+        let copy = serde_json::json!({
+            "reason": e.kind(),
+            "error": error,
+            "message_id": msg.id,
+            "body": msg.body,
+        });
+        match &self.rejects {
+            Some(rejects) => {
+                if let Err(err) = rejects.send(&copy.to_string()).await {
+                    warn!(error = %err, "could not keep the malformed message in the rejects queue");
+                    return Fate::Retry(crate::engine::Fault::Transient);
+                }
+            }
+            None => warn!("no rejects queue (queue.rejects): only the failure notice keeps it"),
+        }
+        let notice = Notice::malformed(&msg.id, &msg.body, format!("{}: {error}", e.kind()));
+        self.jobs
+            .notifier
+            .publish_counted(&notice, &self.metrics)
+            .await;
         self.metrics
             .job_failures
             .with_label_values(&[e.kind()])
             .inc();
         self.metrics.jobs.with_label_values(&["dropped"]).inc();
+        Fate::Done
     }
 }

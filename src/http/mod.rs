@@ -2,11 +2,14 @@
 //! metrics, and (merged in) `POST /v1/sns`.
 //!
 //! Write and compute routes need `Authorization: Bearer <http.auth_token>` when a token is
-//! configured (it must be when listening beyond loopback). Bodies are size-limited. The
+//! configured (it must be when listening beyond loopback); without one, [`guard`] keeps
+//! browsers out. Bodies are size-limited; [`serve`] bounds connections and read times. The
 //! router sees only [`HttpState`]: what the routes need, nothing more.
 
 mod derived;
+pub mod guard;
 mod jobs;
+pub mod serve;
 
 use std::sync::Arc;
 
@@ -14,7 +17,7 @@ use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::{middleware, Json, Router};
 use serde_json::json;
 
 use crate::catalogue::view::CatalogueView;
@@ -35,6 +38,8 @@ pub struct HttpState {
     pub metrics: Metrics,
     pub auth_token: Option<String>,
     pub max_body_bytes: usize,
+    /// `http.allowed_hosts`, checked when there is no token ([`guard`]).
+    pub allowed_hosts: Vec<String>,
 }
 
 /// What a listener serves: always the operational routes (`/healthz`, `/readyz`,
@@ -42,18 +47,22 @@ pub struct HttpState {
 /// `api` (the `http` role) also the API and `sns`, the `/v1/sns` route, merged in.
 pub fn router(state: HttpState, api: Option<Router>) -> Router {
     let limit = state.max_body_bytes;
+    let hosts = guard::HostGuard::new(state.auth_token.as_deref(), &state.allowed_hosts);
+    let submit = post(jobs::submit).route_layer(middleware::from_fn(guard::require_json));
     let ops = Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics));
     let Some(sns) = api else {
-        return ops.with_state(state);
+        let guarded = ops.layer(middleware::from_fn_with_state(hosts, guard::check_host));
+        return guarded.with_state(state);
     };
     ops.route("/v1/catalogue", get(catalogue))
         .route("/v1/catalogue/{kind}/{subtype}", get(catalogue_for_type))
-        .route("/v1/jobs", post(jobs::submit))
+        .route("/v1/jobs", submit)
         .route("/v1/derived/{transform}/{*source}", get(derived::get))
         .layer(DefaultBodyLimit::max(limit))
+        .layer(middleware::from_fn_with_state(hosts, guard::check_host))
         .with_state(state)
         .merge(sns)
 }

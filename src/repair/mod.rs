@@ -61,7 +61,7 @@ impl Repairer {
         let mut groups: BTreeMap<(String, String), Group<'a>> = BTreeMap::new();
         for (i, o) in objects.iter().enumerate() {
             let Some((mapping, parts)) = self.deriver.buckets.locate(&o.bucket, &o.key) else {
-                warn!(bucket = %o.bucket, key = %o.key, "lost object is not a derived object of ours");
+                warn!(bucket = ?o.bucket, key = ?o.key, "lost object is not a derived object of ours");
                 self.count("not_derived", 1);
                 continue;
             };
@@ -113,7 +113,7 @@ impl Repairer {
             .observe(started.elapsed().as_secs_f64());
         match result {
             Ok(done) => {
-                info!(source = %g.source, repaired = done.written.len(), "repaired");
+                info!(source = ?g.source, repaired = done.written.len(), "repaired");
                 self.count("repaired", done.written.len() as u64);
                 self.count("already_present", done.up_to_date as u64);
                 None
@@ -123,7 +123,7 @@ impl Repairer {
                 None
             }
             Err(e) => {
-                warn!(source = %g.source, reason = e.reason(), error = %e, "repair failed; will retry");
+                warn!(source = ?g.source, reason = e.reason(), error = %e.to_string().escape_debug(), "repair failed; will retry");
                 self.count("retry", 1);
                 Some(e.fault())
             }
@@ -135,15 +135,17 @@ impl Repairer {
             DeriveError::UnknownTransform(_) => "transform_removed",
             other => other.reason(),
         };
-        warn!(source = %g.source, reason, error = %e, "orphaned derived object");
+        warn!(source = ?g.source, reason, error = %e.to_string().escape_debug(), "orphaned derived object");
         self.count("orphan", 1);
         let notice = Notice {
             id: None,
-            bucket: g.mapping.source.clone(),
-            source: g.source.clone(),
+            bucket: Some(g.mapping.source.clone()),
+            source: Some(g.source.clone()),
             status: "failed".into(),
             derived: Vec::new(),
             error: Some(format!("orphan ({reason}): {e}")),
+            message_id: None,
+            body: None,
         };
         self.notifier.publish_counted(&notice, &self.metrics).await;
     }

@@ -37,6 +37,7 @@
 //! checks. It is off unless configured, and loudly logged when on.
 
 mod cert;
+mod certs;
 mod envelope;
 mod fetch;
 mod reasons;
@@ -64,9 +65,9 @@ use crate::config::SnsConfig;
 use crate::job::{parse_message, Incoming};
 use crate::metrics::Metrics;
 use crate::repair::Repairer;
-use cert::{CertCache, SigningCert, MAX_CERT_BYTES};
+use certs::Certs;
 use envelope::{string_to_sign, Envelope, MessageType, SignatureVersion};
-use fetch::{FetchError, Fetcher};
+use fetch::Fetcher;
 pub use reasons::reason;
 use url::SnsUrl;
 
@@ -117,13 +118,13 @@ struct Sns {
     repairer: Arc<Repairer>,
     metrics: Metrics,
     allowed_topics: Vec<String>,
-    certs: CertCache,
-    fetcher: Fetcher,
+    certs: Certs,
     /// `sns.insecure_test_cert_base_url`.
     test_base: Option<String>,
 }
 
 /// Why a request was not accepted.
+#[derive(Clone)]
 struct Rejection {
     status: StatusCode,
     reason: &'static str,
@@ -165,10 +166,13 @@ impl Sns {
             repairer,
             metrics,
             allowed_topics: cfg.allowed_topic_arns.clone(),
-            certs: CertCache::new(cfg.cert_cache_entries),
-            fetcher: Fetcher::new(
-                Duration::from_secs(cfg.fetch_timeout_secs),
-                test_base.is_some(),
+            certs: Certs::new(
+                cfg.cert_cache_entries,
+                Fetcher::new(
+                    Duration::from_secs(cfg.fetch_timeout_secs),
+                    test_base.is_some(),
+                ),
+                test_base.clone(),
             ),
             test_base,
         }
@@ -204,7 +208,8 @@ impl Sns {
                     .subscribe
                     .expect("validated for confirmations")
                     .fetch_url(self.test_base.as_deref());
-                self.fetcher
+                self.certs
+                    .fetcher()
                     .get(&url, MAX_CONFIRM_BYTES)
                     .await
                     .map_err(|err| {
@@ -291,7 +296,7 @@ impl Sns {
         let signature = base64::engine::general_purpose::STANDARD
             .decode(signature)
             .map_err(|err| forbid(reason::BAD_SIGNATURE, format!("not base64: {err}")))?;
-        let cert = self.cert(cert_url).await?;
+        let cert = self.certs.get(cert_url).await?;
         if !cert.valid_now() {
             return Err(forbid(reason::CERT_EXPIRED, cert_url.fetch_url(None)));
         }
@@ -299,31 +304,6 @@ impl Sns {
             return Err(forbid(reason::BAD_SIGNATURE, "signature does not verify"));
         }
         Ok(())
-    }
-
-    /// The certificate at `url`, from the cache or fetched (cached by the SNS URL).
-    async fn cert(&self, url: &SnsUrl) -> Result<Arc<SigningCert>, Rejection> {
-        let key = url.fetch_url(None);
-        if let Some(c) = self.certs.get(&key) {
-            return Ok(c);
-        }
-        let pem = self
-            .fetcher
-            .get(&url.fetch_url(self.test_base.as_deref()), MAX_CERT_BYTES)
-            .await
-            .map_err(|err| match err {
-                FetchError::Unavailable { .. } => reject(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    reason::CERT_UNAVAILABLE,
-                    err.to_string(),
-                ),
-                FetchError::Refused { .. } => forbid(reason::BAD_CERT, err.to_string()),
-            })?;
-        let cert = SigningCert::from_pem(&pem)
-            .map_err(|err| forbid(reason::BAD_CERT, format!("{key}: {err}")))?;
-        let cert = Arc::new(cert);
-        self.certs.insert(&key, cert.clone());
-        Ok(cert)
     }
 
     /// Acts on a verified notification's `Message` as the repair queue's worker would.
