@@ -9,7 +9,8 @@
 #   runtime  what a running derivd process needs next to its binary (the container's
 #            runtime stage installs only this group)
 #   test     what the test suite and the lint gates need besides (moto and the linters run
-#            from Python virtual environments; curl probes the servers the tests start)
+#            from Python virtual environments; curl probes the servers the tests start;
+#            strace traces the local store's fsyncs)
 #
 # On Debian/Ubuntu as root, missing packages are installed with apt-get. Otherwise the script
 # prints one line naming exactly what to install and exits 1. `--check` never installs.
@@ -18,7 +19,7 @@ set -euo pipefail
 
 BUILD_PACKAGES=(build-essential pkg-config cmake nasm)
 RUNTIME_PACKAGES=(ca-certificates)
-TEST_PACKAGES=(curl python3 python3-venv)
+TEST_PACKAGES=(curl python3 python3-venv strace)
 
 groups=()
 check_only=false

@@ -13,9 +13,8 @@ impl Config {
     }
 
     fn validate_limits_and_queues(&self) -> Result<(), ConfigError> {
-        let l = &self.limits;
-        if l.max_input_pixels == 0 || l.max_input_bytes == 0 || l.max_output_side == 0 {
-            return Err(invalid("limits", "every limit must be above zero"));
+        if let Err((key, why)) = self.limits.validate() {
+            return Err(invalid(&format!("limits.{key}"), why));
         }
         if self.queue.jobs.is_empty() {
             return Err(invalid("queue.jobs", "must name the job queue"));

@@ -14,33 +14,12 @@
 //! Net savings are affine in each input (piecewise, for size), so each is solved exactly.
 
 use rust_decimal::Decimal;
-use serde::Serialize;
 
 use super::model::{class_cost, loss_rate, ClassEstimate, Workload};
+pub use super::model::{BreakEvens, Threshold};
 use super::sheet::{ClassPrices, Sheet};
 use super::units::ByteSize;
 use crate::storage::StorageClass;
-
-/// Where one threshold lies.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(tag = "kind", content = "value", rename_all = "snake_case")]
-pub enum Threshold {
-    /// Net savings are zero at this value.
-    At(Decimal),
-    /// The class pays over the whole meaningful range of the input.
-    Always,
-    /// The class costs more than STANDARD whatever this input is.
-    Never,
-}
-
-/// The thresholds that mean something for a class; `None` where one does not apply.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct BreakEvens {
-    pub max_annual_loss_rate: Option<Threshold>,
-    pub max_cpu_seconds: Option<Threshold>,
-    pub min_derived_size: Option<Threshold>,
-    pub max_reads_per_month: Option<Threshold>,
-}
 
 /// The input value where savings `pays_at_zero - input x cost_per_unit` reach zero.
 fn upper_bound(pays_at_zero: Decimal, cost_per_unit: Decimal) -> Threshold {

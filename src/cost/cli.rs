@@ -8,7 +8,8 @@
 
 use rust_decimal::Decimal;
 
-use super::model::{estimate, Estimate, Workload};
+use super::estimate::{estimate, Estimate};
+use super::model::Workload;
 use super::units::{parse_amount, parse_rate, ByteSize, UnitError};
 use super::{report, sheet, CostError};
 

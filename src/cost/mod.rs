@@ -9,6 +9,7 @@
 //! * [`sheet`] loads price sheets (TOML, shipped ones compiled in, strict about keys);
 //! * [`model`] computes one month per storage class against STANDARD;
 //! * [`breakeven`] says how far the workload can move before a class stops paying;
+//! * [`estimate`] puts them together for every class the sheet prices;
 //! * [`report`] prints a table or JSON; [`cli`] holds the flags and [`run`].
 //!
 //! The model and its assumptions are documented in `docs/cost.md`.
@@ -16,6 +17,7 @@
 pub mod breakeven;
 pub mod cli;
 mod error;
+pub mod estimate;
 pub mod model;
 pub mod report;
 pub mod sheet;
@@ -23,5 +25,6 @@ pub mod units;
 
 pub use cli::{compute, run, CostArgs};
 pub use error::CostError;
-pub use model::{estimate, ClassEstimate, Estimate, Workload};
+pub use estimate::{estimate, Estimate};
+pub use model::{ClassEstimate, Workload};
 pub use sheet::Sheet;

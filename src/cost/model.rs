@@ -12,16 +12,17 @@
 //!   loss notification, and the source's transfer if it lives in another region,
 //! * the repair listener's polling, for classes that lose objects (no losses, no listener).
 //!
+//! The break-even thresholds are solved in `breakeven.rs` (on this model) and the whole answer
+//! assembled in `estimate.rs`; the types of both live here, so nothing imports upwards.
+//!
 //! Sources are always STANDARD and cost the same in every scenario, so they are shown for
 //! context and left out of the savings. Everything is exact [`Decimal`] dollars.
 
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use super::breakeven::{break_evens, BreakEvens};
 use super::sheet::{ClassPrices, Sheet};
 use super::units::{ByteSize, GB};
-use super::CostError;
 use crate::storage::StorageClass;
 
 /// Seconds in the 30-day month the listener's polling is counted over.
@@ -88,85 +89,25 @@ pub struct ClassEstimate {
     pub break_even: BreakEvens,
 }
 
-/// The whole answer for one sheet and workload.
-#[derive(Debug, Clone, Serialize)]
-pub struct Estimate {
-    pub sheet: SheetInfo,
-    pub workload: Workload,
-    pub derived_objects: Decimal,
-    pub derived_gb: Decimal,
-    pub source_gb: Decimal,
-    /// Sources in STANDARD: the same in every scenario, shown for context.
-    pub source_storage: Decimal,
-    pub listener_requests_per_month: Decimal,
-    pub classes: Vec<ClassEstimate>,
-    pub recommendation: StorageClass,
+/// Where one threshold lies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", content = "value", rename_all = "snake_case")]
+pub enum Threshold {
+    /// Net savings are zero at this value.
+    At(Decimal),
+    /// The class pays over the whole meaningful range of the input.
+    Always,
+    /// The class costs more than STANDARD whatever this input is.
+    Never,
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct SheetInfo {
-    pub name: String,
-    pub region: String,
-    pub as_of: String,
-    pub file: String,
-    pub note: Option<String>,
-}
-
-/// Runs the model for every class the sheet prices.
-pub fn estimate(sheet: &Sheet, w: &Workload) -> Result<Estimate, CostError> {
-    if w.cross_region && sheet.transfer.cross_region_per_gb.is_none() {
-        return Err(CostError::InvalidArgument {
-            flag: "--cross-region",
-            message: format!(
-                "price sheet {} has no `transfer.cross_region_per_gb`",
-                sheet.file
-            ),
-        });
-    }
-    let std = sheet.standard();
-    let base = class_cost(sheet, std, w);
-    let classes: Vec<ClassEstimate> = sheet
-        .classes
-        .iter()
-        .map(|c| {
-            let mut e = class_cost(sheet, c, w);
-            e.gross_savings = base.storage - e.storage;
-            e.net_savings = base.total - e.total;
-            e.break_even = break_evens(sheet, c, w, &e);
-            e
-        })
-        .collect();
-    let recommendation = recommend(&classes);
-    Ok(Estimate {
-        sheet: SheetInfo {
-            name: sheet.name.clone(),
-            region: sheet.region.clone(),
-            as_of: sheet.as_of.clone(),
-            file: sheet.file.clone(),
-            note: sheet.note.clone(),
-        },
-        workload: w.clone(),
-        derived_objects: w.derived_objects(),
-        derived_gb: w.derived_objects() * w.derived_size.gb(),
-        source_gb: Decimal::from(w.sources) * w.source_size.gb(),
-        source_storage: Decimal::from(w.sources) * w.source_size.gb() * std.per_gb_month,
-        listener_requests_per_month: listener_requests(w),
-        classes,
-        recommendation,
-    })
-}
-
-/// Cheapest total; STANDARD unless another class saves at least a cent a month.
-fn recommend(classes: &[ClassEstimate]) -> StorageClass {
-    let cheapest = classes
-        .iter()
-        .min_by(|a, b| a.total.cmp(&b.total)) // first of equals: STANDARD comes first
-        .expect("STANDARD is always priced");
-    if cheapest.net_savings >= Decimal::new(1, 2) {
-        cheapest.class
-    } else {
-        StorageClass::Standard
-    }
+/// The thresholds that mean something for a class; `None` where one does not apply.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct BreakEvens {
+    pub max_annual_loss_rate: Option<Threshold>,
+    pub max_cpu_seconds: Option<Threshold>,
+    pub min_derived_size: Option<Threshold>,
+    pub max_reads_per_month: Option<Threshold>,
 }
 
 /// Queue receives a month, all listeners together.
@@ -203,7 +144,7 @@ pub fn regeneration(sheet: &Sheet, c: &ClassPrices, w: &Workload) -> Regeneratio
     }
 }
 
-/// One class's monthly costs (savings and break-evens are filled in by [`estimate`]).
+/// One class's monthly costs (savings and break-evens are filled in by `estimate.rs`).
 pub fn class_cost(sheet: &Sheet, c: &ClassPrices, w: &Workload) -> ClassEstimate {
     let thousand = Decimal::from(1000);
     let objects = w.derived_objects();

@@ -10,7 +10,8 @@ use std::fmt::Write;
 use rust_decimal::Decimal;
 
 use super::breakeven::Threshold;
-use super::model::{ClassEstimate, Estimate};
+use super::estimate::Estimate;
+use super::model::ClassEstimate;
 use super::units::{grouped, percent, usd, ByteSize};
 use super::CostError;
 use crate::storage::StorageClass;

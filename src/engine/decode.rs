@@ -1,22 +1,29 @@
-//! Reading sources: a cheap header look first (size, orientation), then one decode at the
-//! smallest size that still serves every requested output.
+//! Reading sources: a cheap header look first (size, orientation, metadata and scan limits,
+//! the memory one decode will take), then one decode at the smallest size that still serves
+//! every requested output.
 //!
-//! JPEG goes through libjpeg-turbo (see `jpeg.rs`), whose IDCT can shrink by 1/2, 1/4 or 1/8
+//! JPEG goes through libjpeg-turbo (see `jpeg/`), whose IDCT can shrink by 1/2, 1/4 or 1/8
 //! while decoding (DCT-domain downscaling: a 12 MP photo for a 256 px thumbnail decodes as
-//! 0.2 MP). Other formats go through the `image` crate with its allocation limits set.
+//! 0.2 MP). Other formats go through the `image` crate.
+//!
+//! Every decoder runs under a cap derived from the header: the estimate of `estimate.rs`
+//! (what the worker reserved) for the `image` decoders' allocations and libjpeg's working
+//! memory, and for PNG the metadata budget of `png.rs`. Opening a source (the probe) keeps
+//! only the header and at most `max_metadata_bytes` of metadata.
 //!
 //! The decode is returned as stored (not oriented) and, for RGB, with its colour conversion
 //! still pending: both are applied to the (much smaller) resized images instead.
 
 use std::io::Cursor;
 
+use image::codecs::png::PngDecoder;
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader};
 
 use super::color::{to_srgb_deferred, ColorFix, Pixels, Srgb};
 use super::error::{from_image, EngineError};
 use super::frame::Frame;
 use super::planar::{self, Planar};
-use super::{jpeg, orient, Limits};
+use super::{estimate, jpeg, orient, png, turbo, Limits};
 use crate::media::MediaType;
 
 /// One decode: the pixels as stored, and the colour conversion they still need (RGB only).
@@ -33,53 +40,75 @@ pub struct Source<'a> {
     pub height: u32,
     /// EXIF orientation 1..=8.
     pub orientation: u8,
+    /// Upper bound of the memory one decode takes (`estimate.rs`).
+    pub estimated_bytes: u64,
     bytes: &'a [u8],
-    max_alloc: u64,
-    /// JPEG only: what the markers said (profile, Adobe, components).
-    jpeg: Option<jpeg::Header>,
+    max_metadata: u64,
+    kind: Kind,
+}
+
+/// What the header look found, per decoder family.
+enum Kind {
+    Jpeg {
+        header: jpeg::Header,
+        caps: jpeg::Caps,
+    },
+    Other {
+        png: Option<png::Info>,
+    },
 }
 
 impl<'a> Source<'a> {
-    /// Reads the header and enforces the pixel limit before any bitmap exists.
+    /// Reads the header and enforces the pixel, metadata and scan limits before any bitmap
+    /// exists.
     pub fn open(bytes: &'a [u8], media: MediaType, limits: &Limits) -> Result<Self, EngineError> {
-        let max_alloc = limits.max_input_pixels.saturating_mul(8).max(64 << 20);
-        let mut jpeg_header = None;
-        let (width, height, orientation) = match media {
+        let (kind, width, height, orientation, estimated_bytes) = match media {
             MediaType::Jpeg => {
-                let h = match jpeg::scan_header(bytes) {
-                    Some(h) => h,
-                    None => jpeg::fallback_header(bytes, max_alloc)?,
-                };
-                let dims = (h.width, h.height, h.orientation);
-                jpeg_header = Some(h);
-                dims
+                let h = jpeg::read_header(bytes, limits)?;
+                check_size(h.width, h.height, limits)?;
+                let (w, ht, o, est) = (h.width, h.height, h.orientation, estimate::jpeg(&h));
+                let caps = jpeg_caps(&h, limits);
+                (Kind::Jpeg { header: h, caps }, w, ht, o, est)
             }
             _ => {
-                let mut dec = other_decoder(bytes, media, max_alloc)?;
+                let max_metadata = limits.max_metadata_bytes;
+                let png = (media == MediaType::Png)
+                    .then(|| png::read_info(bytes, max_metadata))
+                    .transpose()?;
+                // The probe's decoder holds the header only: a small cap is plenty.
+                let probe_cap = max_metadata + (16 << 20);
+                let mut dec = other_decoder(bytes, media, png.as_ref(), max_metadata, probe_cap)?;
                 let (w, h) = dec.dimensions();
+                check_size(w, h, limits)?;
                 let o = dec.orientation().map(|o| o.to_exif()).unwrap_or(1);
-                (w, h, o)
+                // PNG metadata was measured without inflating it; the other formats store
+                // their profile raw (no larger than the source), so it is simply read.
+                let (metadata, profile) = match &png {
+                    Some(p) => (p.metadata_bytes, p.has_profile),
+                    None => {
+                        let icc = dec.icc_profile().ok().flatten();
+                        let len = check_icc_len(icc.as_deref(), max_metadata)?;
+                        (len, icc.is_some())
+                    }
+                };
+                let colour = if profile {
+                    estimate::COLOUR_MANAGEMENT
+                } else {
+                    0
+                };
+                let est = estimate::image_crate(media, w, h, dec.color_type()) + metadata + colour;
+                (Kind::Other { png }, w, h, o, est)
             }
         };
-        if width == 0 || height == 0 {
-            return Err(EngineError::Corrupt(format!("image is {width}×{height}")));
-        }
-        let pixels = width as u64 * height as u64;
-        if pixels > limits.max_input_pixels {
-            return Err(EngineError::LimitExceeded(format!(
-                "{width}×{height} = {:.1} MP is over the {:.1} MP input limit",
-                pixels as f64 / 1e6,
-                limits.max_input_pixels as f64 / 1e6
-            )));
-        }
         Ok(Source {
             media,
             width,
             height,
             orientation,
+            estimated_bytes,
             bytes,
-            max_alloc,
-            jpeg: jpeg_header,
+            max_metadata: limits.max_metadata_bytes,
+            kind,
         })
     }
 
@@ -92,28 +121,16 @@ impl<'a> Source<'a> {
         }
     }
 
-    /// Bytes the decoded bitmap may take, for memory budgeting (RGBA at full size).
-    pub fn estimated_decode_bytes(&self) -> u64 {
-        let pixels = self.width as u64 * self.height as u64;
-        match self.media {
-            // libjpeg-turbo decodes 8-bit, at most 4 bytes per pixel (CMYK).
-            MediaType::Jpeg => pixels * 4,
-            // `image` may decode 16-bit RGBA (8 bytes per pixel) and then convert to 8-bit
-            // (4 more) before the first copy is freed.
-            _ => pixels * 12,
-        }
-    }
-
     /// Decodes, shrinking on load by up to `scale` (1.0 = full size) where the format
     /// allows it. The result is *not* yet oriented, and may carry a pending conversion.
     /// With `planar: Some(chroma_scale)`, a JPEG that allows it comes back as YCbCr planes
     /// (`planar.rs`) with chroma at `chroma_scale` of full-size luma or more.
     pub fn decode(&self, scale: f64, planar: Option<f64>) -> Result<Decoded, EngineError> {
-        let srgb = match (&self.jpeg, self.media) {
-            (Some(h), _) => {
-                let (b, max) = (self.bytes, self.max_alloc);
+        let srgb = match &self.kind {
+            Kind::Jpeg { header, caps } => {
+                let b = self.bytes;
                 match planar
-                    .map(|c| planar::decode_planar(b, h, max, scale, c))
+                    .map(|c| planar::decode_planar(b, header, *caps, scale, c))
                     .transpose()?
                 {
                     Some(Planar::Planes(p)) => {
@@ -123,15 +140,66 @@ impl<'a> Source<'a> {
                         })
                     }
                     Some(Planar::Rgb(srgb)) => srgb,
-                    Some(Planar::Unsuited) | None => jpeg::decode(b, h, max, scale)?,
+                    Some(Planar::Unsuited) | None => jpeg::decode(b, header, *caps, scale)?,
                 }
             }
-            (None, m) => decode_other(self.bytes, m, self.max_alloc)?,
+            Kind::Other { png } => self.decode_other(png.as_ref())?,
         };
         Ok(Decoded {
             frame: Frame::Rgb(srgb.bitmap),
             fix: srgb.fix,
         })
+    }
+
+    fn decode_other(&self, png: Option<&png::Info>) -> Result<Srgb, EngineError> {
+        let (max_metadata, cap) = (self.max_metadata, self.estimated_bytes);
+        let mut dec = other_decoder(self.bytes, self.media, png, max_metadata, cap)?;
+        // A corrupt ICC chunk is ignored like corrupt EXIF: the pixels are still usable.
+        // (Checked against the cap again: the probe may have run on other bytes.)
+        let icc = dec.icc_profile().ok().flatten();
+        check_icc_len(icc.as_deref(), max_metadata)?;
+        let img = DynamicImage::from_decoder(dec).map_err(from_image)?;
+        Ok(to_srgb(img, icc.as_deref()))
+    }
+}
+
+/// A profile's length, refused over the metadata cap.
+fn check_icc_len(icc: Option<&[u8]>, max_metadata: u64) -> Result<u64, EngineError> {
+    let len = icc.map_or(0, |p| p.len() as u64);
+    if len > max_metadata {
+        return Err(EngineError::LimitExceeded(format!(
+            "the ICC profile is {len} bytes, over the {max_metadata} byte metadata limit"
+        )));
+    }
+    Ok(len)
+}
+
+/// The pixel limit, and no empty images.
+fn check_size(width: u32, height: u32, limits: &Limits) -> Result<(), EngineError> {
+    if width == 0 || height == 0 {
+        return Err(EngineError::Corrupt(format!("image is {width}×{height}")));
+    }
+    let pixels = width as u64 * height as u64;
+    if pixels > limits.max_input_pixels {
+        return Err(EngineError::LimitExceeded(format!(
+            "{width}×{height} = {:.1} MP is over the {:.1} MP input limit",
+            pixels as f64 / 1e6,
+            limits.max_input_pixels as f64 / 1e6
+        )));
+    }
+    Ok(())
+}
+
+/// What a JPEG decode may use: libjpeg's working memory as estimated (plus room for
+/// rounding), the scan limit, and for `jpeg-decoder` the whole estimate.
+fn jpeg_caps(h: &jpeg::Header, limits: &Limits) -> jpeg::Caps {
+    let working = estimate::jpeg_working(h) + (8 << 20);
+    jpeg::Caps {
+        turbo: turbo::Caps {
+            max_memory_mb: working.div_ceil(1 << 20).min(u32::MAX as u64) as u32,
+            max_scans: limits.max_jpeg_scans,
+        },
+        max_alloc: estimate::jpeg(h),
     }
 }
 
@@ -145,23 +213,33 @@ fn image_format(media: MediaType) -> ImageFormat {
     }
 }
 
-fn other_decoder(
-    bytes: &[u8],
+/// An `image` decoder whose allocations are capped at `max_alloc`. A PNG's decoder reads
+/// its header under the metadata budget of `png.rs` instead, then gets `max_alloc` for the
+/// pixels (the `png` crate keeps the limits it was created with).
+fn other_decoder<'b>(
+    bytes: &'b [u8],
     media: MediaType,
+    png: Option<&png::Info>,
+    max_metadata: u64,
     max_alloc: u64,
-) -> Result<impl ImageDecoder + '_, EngineError> {
+) -> Result<Box<dyn ImageDecoder + 'b>, EngineError> {
+    let mut caps = image::Limits::default();
+    caps.max_alloc = Some(max_alloc);
+    if let Some(info) = png {
+        let mut header_caps = image::Limits::default();
+        header_caps.max_alloc = Some(info.png_budget(max_metadata));
+        let mut dec =
+            PngDecoder::with_limits(Cursor::new(bytes), header_caps).map_err(from_image)?;
+        dec.set_limits(caps).map_err(from_image)?;
+        return Ok(Box::new(dec));
+    }
     let mut reader = ImageReader::with_format(Cursor::new(bytes), image_format(media));
-    let mut limits = image::Limits::default();
-    limits.max_alloc = Some(max_alloc);
-    reader.limits(limits);
-    reader.into_decoder().map_err(from_image)
+    reader.limits(caps);
+    Ok(Box::new(reader.into_decoder().map_err(from_image)?))
 }
 
-fn decode_other(bytes: &[u8], media: MediaType, max_alloc: u64) -> Result<Srgb, EngineError> {
-    let mut dec = other_decoder(bytes, media, max_alloc)?;
-    // A corrupt ICC chunk is ignored like corrupt EXIF: the pixels are still usable.
-    let icc = dec.icc_profile().ok().flatten();
-    let img = DynamicImage::from_decoder(dec).map_err(from_image)?;
+/// The decoded image as 8-bit grey, RGB or RGBA, then sRGB (or RGB plus a deferred fix).
+fn to_srgb(img: DynamicImage, icc: Option<&[u8]>) -> Srgb {
     let (w, h) = (img.width(), img.height());
     let pixels = match img {
         DynamicImage::ImageLuma8(b) => Pixels::Gray(b.into_raw()),
@@ -172,9 +250,9 @@ fn decode_other(bytes: &[u8], media: MediaType, max_alloc: u64) -> Result<Srgb, 
     };
     // A profile for another colour model than the pixels (e.g. a grey profile on a
     // grey+alpha image expanded to RGBA) is skipped inside to_srgb_deferred.
-    let Srgb { bitmap, fix } = to_srgb_deferred(pixels, w, h, icc.as_deref());
-    Ok(Srgb {
+    let Srgb { bitmap, fix } = to_srgb_deferred(pixels, w, h, icc);
+    Srgb {
         bitmap: bitmap.drop_opaque_alpha(),
         fix,
-    })
+    }
 }

@@ -9,6 +9,7 @@ use image::{ExtendedColorType, ImageEncoder};
 use super::bitmap::Bitmap;
 use super::error::EngineError;
 use super::planar::Planes;
+use super::turbo;
 use crate::catalogue::spec::OutputSpec;
 use crate::media::OutputFormat;
 
@@ -21,6 +22,18 @@ pub const WEBP_METHOD: i32 = 4;
 /// The quality a JPEG output is written at.
 pub fn jpeg_quality(out: &OutputSpec) -> u8 {
     out.quality.unwrap_or(82)
+}
+
+/// Chroma samples per luma sample that `spec`'s encoder wants, on both axes; `None` for
+/// formats the YCbCr path (`planar.rs`) does not write.
+pub fn chroma_for(spec: &OutputSpec) -> Option<f64> {
+    match spec.format {
+        OutputFormat::Jpeg if turbo::subsamp_for(jpeg_quality(spec)) == turbo::SAMP_444 => {
+            Some(1.0)
+        }
+        OutputFormat::Jpeg | OutputFormat::Webp => Some(0.5),
+        OutputFormat::Png => None,
+    }
 }
 
 fn webp_quality(out: &OutputSpec) -> f32 {
@@ -58,8 +71,7 @@ pub fn encode(bitmap: &Bitmap, out: &OutputSpec) -> Result<Vec<u8>, EngineError>
                 bitmap
             };
             let quality = jpeg_quality(out);
-            super::turbo::encode(&rgb.data, rgb.width, rgb.height, rgb.channels, quality)
-                .map_err(fail)
+            turbo::encode(&rgb.data, rgb.width, rgb.height, rgb.channels, quality).map_err(fail)
         }
         OutputFormat::Webp => {
             let enc = if bitmap.has_alpha() {

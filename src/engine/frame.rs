@@ -34,7 +34,7 @@ impl Frame {
             Frame::Rgb(b) => resize::is_identity_dims(b.width, b.height, crop, out_w, out_h),
             Frame::Ycc(p) => {
                 let [y, cb, cr] = &p.planes;
-                let Some(f) = planar::chroma_for(out) else {
+                let Some(f) = encode::chroma_for(out) else {
                     return false;
                 };
                 let (cw, ch) = (planar::chroma_len(out_w, f), planar::chroma_len(out_h, f));
@@ -49,7 +49,7 @@ impl Frame {
     /// written as `out` needs: planes whose chroma was subsampled for one output cannot
     /// serve a 4:4:4 output of about the same size (RGB always can).
     pub fn chroma_covers(&self, crop: Rect, out_w: u32, out_h: u32, out: &OutputSpec) -> bool {
-        match (self, planar::chroma_for(out)) {
+        match (self, encode::chroma_for(out)) {
             (Frame::Rgb(_), _) => true,
             (Frame::Ycc(_), None) => false,
             (Frame::Ycc(p), Some(f)) => {
@@ -72,7 +72,7 @@ impl Frame {
         Ok(match self {
             Frame::Rgb(b) => Frame::Rgb(resize::resize(resizer, b, crop, out_w, out_h)?),
             Frame::Ycc(p) => {
-                let chroma = planar::chroma_for(out).ok_or_else(|| {
+                let chroma = encode::chroma_for(out).ok_or_else(|| {
                     EngineError::Internal(format!("{} from YCbCr planes", out.format.name()))
                 })?;
                 let reversed = orient::stored_axes_reversed(orientation);

@@ -5,7 +5,8 @@
 //! largest requested output, and makes every rendition from that single decode:
 //!
 //! ```text
-//! detect (magic bytes) → header (limits) → plan sizes → decode (shrink-on-load, as stored)
+//! detect (magic bytes) → header (limits: pixels, metadata, JPEG scans; the decode's memory)
+//!   → plan sizes → decode (shrink-on-load, as stored; capped at the estimate)
 //!   → for each transform, most detailed first:
 //!       resize+crop from the smallest earlier output that covers it (cascade.rs),
 //!         or from the decode — then → sRGB and upright (on the small image)
@@ -20,7 +21,7 @@
 //! conversion and orientation run on resized images, and no copy of the decode is made.
 //! `docs/performance.md` has the measurements behind each choice.
 //!
-//! A deadline is checked between stages. A panic inside a decoder is caught and reported as
+//! The stages are `render.rs`; a deadline is checked between every two. A panic inside a decoder is caught and reported as
 //! [`EngineError::Internal`] so one hostile file cannot take a worker down.
 
 mod bitmap;
@@ -30,11 +31,15 @@ mod deadline;
 mod decode;
 mod encode;
 mod error;
+mod estimate;
 mod frame;
 pub mod geometry;
 mod jpeg;
+mod limits;
 mod orient;
 mod planar;
+mod png;
+mod render;
 mod resize;
 mod scratch;
 #[doc(hidden)]
@@ -43,39 +48,16 @@ mod turbo;
 mod turbo_yuv;
 mod webp_yuv;
 
-use std::borrow::Cow;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 pub use deadline::Deadline;
 pub use error::{EngineError, Fault};
+pub use limits::Limits;
 
 use crate::catalogue::Transform;
 use crate::media::{detect, Detected, MediaType};
-use frame::Frame;
-
-/// Resource limits applied to every source.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct Limits {
-    /// Largest source, in pixels (width × height), checked from the header before decoding.
-    pub max_input_pixels: u64,
-    /// Largest source file, in bytes.
-    pub max_input_bytes: u64,
-    /// Largest output width or height, in pixels.
-    pub max_output_side: u32,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            max_input_pixels: 100_000_000,
-            max_input_bytes: 200 * 1024 * 1024,
-            max_output_side: 8192,
-        }
-    }
-}
 
 /// What the header says about a source, before any pixel is decoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,7 +66,11 @@ pub struct SourceInfo {
     /// Upright (orientation-applied) size.
     pub width: u32,
     pub height: u32,
-    /// Upper bound of the memory one decode of this source takes.
+    /// Upper bound of the memory one decode of this source takes, by either decoder, at
+    /// full size: decoded pixels, their 8-bit and RGB copies, the decoder's working memory
+    /// (whole-image coefficient buffers of a progressive JPEG, at full resolution whatever
+    /// the output size) and the metadata. Every decoder runs capped at it. Resizing adds
+    /// its own buffers on top (at most about the decoded size; see `resize.rs`).
     pub estimated_decode_bytes: u64,
 }
 
@@ -123,7 +109,7 @@ impl Engine {
                 media: src.media,
                 width,
                 height,
-                estimated_decode_bytes: src.estimated_decode_bytes(),
+                estimated_decode_bytes: src.estimated_bytes,
             })
         })
     }
@@ -135,7 +121,11 @@ impl Engine {
         transforms: &[Arc<Transform>],
         deadline: Deadline,
     ) -> Result<Vec<Rendition>, EngineError> {
-        guard(|| self.render_inner(bytes, transforms, deadline))
+        guard(|| {
+            let src = self.open(bytes)?;
+            deadline.check("header")?;
+            render::render(&src, transforms, self.limits.max_output_side, deadline)
+        })
     }
 
     fn open<'a>(&self, bytes: &'a [u8]) -> Result<decode::Source<'a>, EngineError> {
@@ -156,126 +146,6 @@ impl Engine {
             }
         };
         decode::Source::open(bytes, media, &self.limits)
-    }
-
-    fn render_inner(
-        &self,
-        bytes: &[u8],
-        transforms: &[Arc<Transform>],
-        deadline: Deadline,
-    ) -> Result<Vec<Rendition>, EngineError> {
-        let src = self.open(bytes)?;
-        if let Some(t) = transforms.iter().find(|t| !t.accepts(src.media)) {
-            return Err(EngineError::NotAccepted {
-                transform: t.name.clone(),
-                media_type: src.media.mime().to_string(),
-            });
-        }
-        let (up_w, up_h) = src.upright_size();
-        let plans: Vec<geometry::Plan> = transforms
-            .iter()
-            .map(|t| geometry::plan(up_w, up_h, &t.resize))
-            .collect();
-        let max_side = self.limits.max_output_side;
-        if let Some(p) = plans
-            .iter()
-            .find(|p| p.out_w > max_side || p.out_h > max_side)
-        {
-            return Err(EngineError::LimitExceeded(format!(
-                "output {}×{} is over the {max_side} px side limit",
-                p.out_w, p.out_h
-            )));
-        }
-        let scale = plans.iter().map(|p| p.needed_scale()).fold(0.0, f64::max);
-        deadline.check("header")?;
-
-        let o = src.orientation;
-        // The YCbCr path when every output can be written from planes (`planar.rs`), with
-        // the chroma resolution (relative to full-size luma) the outputs need.
-        let planar = transforms
-            .iter()
-            .zip(&plans)
-            .map(|(t, p)| planar::chroma_for(&t.output).map(|f| f * p.needed_scale()))
-            .try_fold(0.0, |max: f64, c| c.map(|c| max.max(c)));
-        let decode::Decoded {
-            frame: decoded,
-            mut fix,
-        } = src.decode(scale.min(1.0), planar)?;
-        deadline.check("decode")?;
-
-        // Plans are in full-resolution upright coordinates; the decode is stored-oriented
-        // and may be smaller.
-        let (sw, sh) = (src.width as f64, src.height as f64);
-        let (dw, dh) = decoded.size();
-        let (kx, ky) = (dw as f64 / sw, dh as f64 / sh);
-        let mut resizer = resize::thread_resizer();
-        let mut made: Vec<Option<Frame>> = vec![None; transforms.len()];
-        let mut sources = Vec::new();
-        let mut out: Vec<Option<Rendition>> = vec![None; transforms.len()];
-        for i in cascade::order(&plans) {
-            let (t, plan) = (&transforms[i], &plans[i]);
-            let started = Instant::now();
-            let in_base = |base: &Frame| {
-                let (bw, bh) = base.size();
-                plan.crop
-                    .scaled(bw as f64 / up_w as f64, bh as f64 / up_h as f64, bw, bh)
-            };
-            let usable = |j: usize| {
-                let base = made[j].as_ref().expect("sources are kept");
-                base.chroma_covers(in_base(base), plan.out_w, plan.out_h, &t.output)
-            };
-            let image = match cascade::pick(&plans, &sources, i, (up_w, up_h), usable) {
-                Some(j) => {
-                    let base = made[j].as_ref().expect("sources are kept");
-                    let crop = in_base(base);
-                    let size = (plan.out_w, plan.out_h);
-                    Cow::Owned(base.resize(&mut resizer, crop, size, &t.output, 1)?)
-                }
-                None => {
-                    let crop = orient::rect_to_stored(plan.crop, o, sw, sh).scaled(kx, ky, dw, dh);
-                    let (ow, oh) = if orient::swaps_axes(o) {
-                        (plan.out_h, plan.out_w)
-                    } else {
-                        (plan.out_w, plan.out_h)
-                    };
-                    let mut r = if !decoded.is_identity(crop, ow, oh, &t.output) {
-                        Cow::Owned(decoded.resize(&mut resizer, crop, (ow, oh), &t.output, o)?)
-                    } else if fix.is_none() && o <= 1 {
-                        Cow::Borrowed(&decoded)
-                    } else {
-                        Cow::Owned(decoded.clone())
-                    };
-                    if let (Cow::Owned(Frame::Rgb(b)), Some(f)) = (&mut r, fix.as_mut()) {
-                        f.apply(b);
-                    }
-                    match r {
-                        Cow::Owned(b) => Cow::Owned(b.orient(o)),
-                        borrowed => borrowed,
-                    }
-                }
-            };
-            deadline.check("resize")?;
-            let bytes = image.encode(&t.output)?;
-            deadline.check("encode")?;
-            out[i] = Some(Rendition {
-                transform: t.clone(),
-                bytes,
-                width: plan.out_w,
-                height: plan.out_h,
-                elapsed: started.elapsed(),
-            });
-            if let Cow::Owned(f) = image {
-                if cascade::whole_frame(plan, up_w, up_h) {
-                    made[i] = Some(f);
-                    sources.push(i);
-                } else {
-                    f.recycle();
-                }
-            }
-        }
-        decoded.recycle();
-        made.into_iter().flatten().for_each(Frame::recycle);
-        Ok(out.into_iter().flatten().collect())
     }
 }
 

@@ -23,9 +23,7 @@ use super::color::{icc_needs_conversion, Srgb};
 use super::error::EngineError;
 use super::geometry::Rect;
 use super::turbo_yuv::DecodedPlanes;
-use super::{encode, jpeg, orient, resize, scratch, turbo, turbo_yuv};
-use crate::catalogue::spec::OutputSpec;
-use crate::media::OutputFormat;
+use super::{jpeg, orient, resize, scratch, turbo_yuv};
 
 /// Decodes a JPEG to YCbCr planes, when it can take this path:
 /// three components, decodable by libjpeg-turbo, colours already sRGB.
@@ -37,7 +35,7 @@ use crate::media::OutputFormat;
 pub fn decode_planar(
     bytes: &[u8],
     header: &jpeg::Header,
-    max_alloc: u64,
+    caps: jpeg::Caps,
     scale: f64,
     chroma_scale: f64,
 ) -> Result<Planar, EngineError> {
@@ -51,8 +49,7 @@ pub fn decode_planar(
     let chroma_kept = sx.min(sy).clamp(1, 2) as f64;
     let planes_scale = scale.max(chroma_scale * chroma_kept).min(1.0);
     let (num, denom) = jpeg::pick_scale(header.width, header.height, planes_scale);
-    let max_mb = (max_alloc >> 20).clamp(64, u32::MAX as u64) as u32;
-    match turbo_yuv::decode(bytes, num, denom, max_mb) {
+    match turbo_yuv::decode(bytes, num, denom, caps.turbo) {
         Ok(Some(d)) => {
             jpeg::agreed_size(header, (num, denom), (d.width, d.height))?;
             if let Some(w) = &d.warning {
@@ -62,11 +59,10 @@ pub fn decode_planar(
         }
         Ok(None) => Ok(Planar::Unsuited),
         // libjpeg-turbo itself failed: decoding to RGB with it again would fail the same
-        // way, so go straight to the other decoder (or its typed error).
-        Err(why) => {
-            tracing::debug!(error = %why, "libjpeg-turbo refused the JPEG; trying jpeg-decoder");
-            Ok(Planar::Rgb(jpeg::fallback_decode(bytes, max_alloc, scale)?))
-        }
+        // way, so refuse (a limit) or go straight to the other decoder (or its typed error).
+        Err(e) => jpeg::after_turbo_failed(e, || {
+            jpeg::fallback_decode(bytes, caps.max_alloc, scale).map(Planar::Rgb)
+        }),
     }
 }
 
@@ -89,18 +85,6 @@ pub struct Planes {
     pub planes: [Bitmap; 3],
     /// Chroma samples per luma sample, across and down (0.5, 0.5 for 4:2:0).
     pub chroma: (f64, f64),
-}
-
-/// Chroma samples per luma sample that `spec`'s encoder wants, on both axes; `None` for
-/// formats the YCbCr path does not write.
-pub fn chroma_for(spec: &OutputSpec) -> Option<f64> {
-    match spec.format {
-        OutputFormat::Jpeg if turbo::subsamp_for(encode::jpeg_quality(spec)) == turbo::SAMP_444 => {
-            Some(1.0)
-        }
-        OutputFormat::Jpeg | OutputFormat::Webp => Some(0.5),
-        OutputFormat::Png => None,
-    }
 }
 
 /// Samples covering `luma` luma samples at `per_luma` chroma samples per luma sample.

@@ -10,7 +10,7 @@ use std::ffi::c_int;
 
 use turbojpeg_sys as tj;
 
-use super::turbo::{check_size, compress_into, compressor, open, Opened};
+use super::turbo::{check_size, compress_into, compressor, open, Caps, DecodeError, Opened};
 
 /// One decoded or to-be-encoded plane: `stride × rows` bytes.
 pub struct Plane {
@@ -62,13 +62,13 @@ pub fn decode(
     jpeg: &[u8],
     num: u32,
     denom: u32,
-    max_memory_mb: u32,
-) -> Result<Option<DecodedPlanes>, String> {
+    caps: Caps,
+) -> Result<Option<DecodedPlanes>, DecodeError> {
     let Opened {
         handle: h,
         width,
         height,
-    } = open(jpeg, num, denom, max_memory_mb)?;
+    } = open(jpeg, num, denom, caps)?;
     if h.get(tj::TJPARAM_TJPARAM_COLORSPACE) != tj::TJCS_TJCS_YCbCr as c_int
         || h.get(tj::TJPARAM_TJPARAM_LOSSLESS) == 1
     {
@@ -87,7 +87,9 @@ pub fn decode(
         }
     });
     if planes.iter().any(|p| p.stride == 0 || p.rows == 0) {
-        return Err(format!("no plane sizes for {width}×{height}"));
+        return Err(DecodeError::Failed(format!(
+            "no plane sizes for {width}×{height}"
+        )));
     }
     let mut ptrs = [0, 1, 2].map(|c| planes[c].data.as_mut_ptr());
     let mut strides = [0, 1, 2].map(|c| planes[c].stride as c_int);
@@ -104,7 +106,7 @@ pub fn decode(
             strides.as_mut_ptr(),
         )
     };
-    let warning = h.decode_outcome(rc)?;
+    let warning = h.decode_outcome(rc).map_err(super::turbo::classify)?;
     for p in &mut planes {
         // SAFETY: see above.
         unsafe { p.data.set_len(p.stride as usize * p.rows as usize) };
@@ -164,6 +166,11 @@ mod tests {
     use super::super::turbo;
     use super::*;
 
+    const CAPS: Caps = Caps {
+        max_memory_mb: 64,
+        max_scans: 500,
+    };
+
     fn gradient(w: u32, h: u32) -> Vec<u8> {
         (0..h)
             .flat_map(|y| (0..w).flat_map(move |x| [(x * 3) as u8, (y * 4) as u8, 128]))
@@ -175,7 +182,7 @@ mod tests {
         let (w, h) = (67u32, 45u32);
         let jpeg = turbo::encode(&gradient(w, h), w, h, 3, 85).unwrap();
         for denom in [1, 2, 4, 8] {
-            let d = decode(&jpeg, 1, denom, 64).unwrap().expect("YCbCr");
+            let d = decode(&jpeg, 1, denom, CAPS).unwrap().expect("YCbCr");
             let (sw, sh) = (w.div_ceil(denom), h.div_ceil(denom));
             assert_eq!((d.width, d.height), (sw, sh));
             assert_eq!(d.subsampling, (2, 2));
@@ -187,16 +194,16 @@ mod tests {
             assert_eq!((cb.stride, cb.rows), (sw.div_ceil(2), sh.div_ceil(2)));
         }
         // Re-encoded from its own planes, the image decodes to (nearly) what it was.
-        let d = decode(&jpeg, 1, 1, 64).unwrap().unwrap();
+        let d = decode(&jpeg, 1, 1, CAPS).unwrap().unwrap();
         let [y, cb, cr] = &d.planes;
         fn r(p: &Plane) -> (&[u8], u32, u32) {
             (&p.data, p.stride, p.rows)
         }
         let again = encode([r(y), r(cb), r(cr)], w, h, (2, 2), 95).unwrap();
-        let a = turbo::decode(&jpeg, turbo::Layout::Rgb, 1, 1, 64)
+        let a = turbo::decode(&jpeg, turbo::Layout::Rgb, 1, 1, CAPS)
             .unwrap()
             .data;
-        let b = turbo::decode(&again, turbo::Layout::Rgb, 1, 1, 64)
+        let b = turbo::decode(&again, turbo::Layout::Rgb, 1, 1, CAPS)
             .unwrap()
             .data;
         let mean = a
@@ -211,7 +218,7 @@ mod tests {
     #[test]
     fn grey_is_not_planar_and_short_planes_are_refused() {
         let grey = turbo::encode(&[100u8; 16 * 16], 16, 16, 1, 80).unwrap();
-        assert!(decode(&grey, 1, 1, 64).unwrap().is_none());
+        assert!(decode(&grey, 1, 1, CAPS).unwrap().is_none());
         let (y5, y6, c) = (vec![0u8; 25], vec![0u8; 36], vec![0u8; 9]);
         // 5×5 at 4:2:0 needs a 6×6 luma plane.
         let short = [(&y5[..], 5, 5), (&c[..], 3, 3), (&c[..], 3, 3)];

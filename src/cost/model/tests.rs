@@ -1,5 +1,6 @@
 use super::*;
 use crate::cost::breakeven::Threshold;
+use crate::cost::estimate::{estimate, Estimate};
 use crate::cost::sheet::resolve;
 use crate::cost::units::cents;
 

@@ -16,8 +16,10 @@
 //! One `rename` publishes metadata and bytes together: a reader holding the file open sees one
 //! consistent version even while it is replaced, and a crash cannot pair new bytes with old
 //! metadata or orphan a data file. Writes go to `.tmp-<uuid>` in the destination folder, are
-//! fsynced, renamed over the record, and the folder is fsynced; a crash leaves the old or the new
-//! object, at worst plus a stray `.tmp-*` file that reads and listings ignore.
+//! fsynced, renamed over the record, and the folder is fsynced (new folders are fsynced into
+//! their parents as they are made); a crash leaves the old or the new object, at worst plus a
+//! stray `.tmp-*` file that reads and listings ignore and the next open sweeps once no writer
+//! holds it (`durable.rs`).
 //!
 //! **Conditional writes** must be atomic across threads *and* processes sharing the directory,
 //! so every put and delete checks and renames under an exclusive `flock` on the key's lock stripe
@@ -33,8 +35,11 @@
 //! **ETag** is the first 32 hex digits of SHA-256 of the bytes (S3 uses MD5, which we do not
 //! carry); like S3's, it is opaque. All disk work runs in `spawn_blocking`.
 
+mod durable;
+mod list;
+
 use std::collections::BTreeMap;
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
@@ -45,6 +50,10 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::{ListPage, Object, ObjectMeta, ObjectStore, PutCondition, PutRequest, StoreError};
+use durable::{lock_stripe, sync_dir, TempFile};
+use list::list_blocking;
+
+pub use durable::{sweep_orphans, ORPHAN_AGE};
 
 const MAGIC: &[u8; 8] = b"DRVDOBJ1";
 /// Headers are small (S3 bounds user metadata to 2 KiB); this only guards against corruption.
@@ -74,9 +83,15 @@ struct Header {
 
 impl LocalStore {
     /// Opens (creating if needed) a store rooted at `root`. Buckets are created on first write.
+    /// Temp files left by crashed writes (older than [`durable::ORPHAN_AGE`], their writer's
+    /// lock gone) are removed; other processes' writes in flight are left alone.
     pub fn new(root: impl Into<PathBuf>) -> Result<Self, StoreError> {
         let root = root.into();
-        fs::create_dir_all(&root).ctx("create", &root)?;
+        durable::create_dir_durable(&root)?;
+        let swept = durable::sweep_orphans(&root, durable::ORPHAN_AGE)?;
+        if swept > 0 {
+            tracing::info!(swept, root = %root.display(), "removed temp files of crashed writes");
+        }
         Ok(LocalStore { root })
     }
 
@@ -133,7 +148,7 @@ fn validate_bucket(b: &str) -> Result<(), StoreError> {
 /// Attaches what was being done to which path to an I/O error, and classifies it: local I/O
 /// failures are mostly worth retrying (disk full, interrupted, too many open files); a
 /// permission problem is not.
-trait IoContext<T> {
+pub(super) trait IoContext<T> {
     fn ctx(self, what: &str, path: &Path) -> Result<T, StoreError>;
 }
 
@@ -161,7 +176,7 @@ async fn blocking<T: Send + 'static>(
 
 /// Opens a record and reads its header, leaving the file positioned at the payload.
 /// `Ok(None)` if there is no record.
-fn open_record(path: &Path) -> Result<Option<(ObjectMeta, File)>, StoreError> {
+pub(super) fn open_record(path: &Path) -> Result<Option<(ObjectMeta, File)>, StoreError> {
     let mut file = match File::open(path) {
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         other => other.ctx("open", path)?,
@@ -194,41 +209,6 @@ fn read_header(loc: &Location) -> Result<Option<(ObjectMeta, File)>, StoreError>
             m.key, loc.key
         ))),
         other => Ok(other),
-    }
-}
-
-/// Makes renames and unlinks in `dir` durable.
-fn sync_dir(dir: &Path) -> Result<(), StoreError> {
-    File::open(dir).and_then(|d| d.sync_all()).ctx("fsync", dir)
-}
-
-/// Holds the exclusive stripe lock for as long as it lives (dropping the file unlocks).
-fn lock_stripe(path: &Path) -> Result<File, StoreError> {
-    if let Some(dir) = path.parent() {
-        fs::create_dir_all(dir).ctx("create", dir)?;
-    }
-    // Append mode: creates the file if needed and never truncates; its content is irrelevant.
-    let file = OpenOptions::new()
-        .append(true)
-        .create(true)
-        .open(path)
-        .ctx("open", path)?;
-    // `File::lock` is `flock(LOCK_EX)` on Unix: per open file description, so it also excludes
-    // other threads of this process (each operation opens its own description). Stable since
-    // Rust 1.89, the crate's rust-version.
-    let locked = file.lock();
-    locked.ctx("lock", path)?;
-    Ok(file)
-}
-
-/// Removes a temp file unless the write that owns it completed.
-struct TempGuard(Option<PathBuf>);
-
-impl Drop for TempGuard {
-    fn drop(&mut self) {
-        if let Some(p) = self.0.take() {
-            let _ = fs::remove_file(p);
-        }
     }
 }
 
@@ -272,24 +252,26 @@ fn put_blocking(loc: Location, req: PutRequest) -> Result<String, StoreError> {
         return Err(StoreError::PreconditionFailed { key: loc.key });
     }
 
-    fs::create_dir_all(&loc.shard).ctx("create", &loc.shard)?;
-    let tmp = loc.shard.join(format!(".tmp-{}", Uuid::new_v4().simple()));
-    let mut guard = TempGuard(Some(tmp.clone()));
-    let write = |mut f: File| -> io::Result<()> {
+    durable::create_dir_durable(&loc.shard)?;
+    let path = loc.shard.join(format!(".tmp-{}", Uuid::new_v4().simple()));
+    let write = |mut f: &File| -> io::Result<()> {
         f.write_all(MAGIC)?;
         f.write_all(&(header.len() as u32).to_le_bytes())?;
         f.write_all(&header)?;
         f.write_all(&req.bytes)?;
         f.sync_all()
     };
-    File::create_new(&tmp).and_then(write).ctx("write", &tmp)?;
+    // Locked (against the sweeper) until the rename published it and it is dropped.
+    let tmp = TempFile::create(path.clone())
+        .and_then(|t| write(&t.file).map(|()| t))
+        .ctx("write", &path)?;
 
     let _lock = lock_stripe(&loc.lock)?;
     if !condition_holds(&req.condition, &loc)? {
         return Err(StoreError::PreconditionFailed { key: loc.key });
     }
-    fs::rename(&tmp, &loc.record).ctx("rename to", &loc.record)?;
-    guard.0 = None;
+    fs::rename(&tmp.path, &loc.record).ctx("rename to", &loc.record)?;
+    tmp.published();
     sync_dir(&loc.shard)?;
     Ok(meta.etag)
 }
@@ -303,59 +285,6 @@ fn delete_blocking(loc: Location) -> Result<(), StoreError> {
             sync_dir(&loc.shard)
         }
     }
-}
-
-/// Paths of all records in a bucket (`objects/xx/yy/<64 hex>.obj`), skipping `.tmp-*`
-/// leftovers. A missing folder is an empty bucket or shard, not an error.
-fn record_paths(objects: &Path) -> Result<Vec<PathBuf>, StoreError> {
-    let mut level = vec![objects.to_path_buf()];
-    for depth in 0..3 {
-        let mut next = Vec::new();
-        for dir in level {
-            let entries = match fs::read_dir(&dir) {
-                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-                other => other.ctx("read", &dir)?,
-            };
-            for entry in entries {
-                let path = entry.ctx("read", &dir)?.path();
-                let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-                if depth < 2 || (name.len() == 68 && name.ends_with(".obj")) {
-                    next.push(path);
-                }
-            }
-        }
-        level = next;
-    }
-    Ok(level)
-}
-
-fn list_blocking(
-    objects: &Path,
-    prefix: &str,
-    after: Option<&str>,
-) -> Result<ListPage, StoreError> {
-    // Smallest PAGE_SIZE + 1 matching keys: the extra one tells whether another page exists.
-    let mut best: BTreeMap<String, ObjectMeta> = BTreeMap::new();
-    for path in record_paths(objects)? {
-        // A record deleted since it was found is simply not listed.
-        let Some((meta, _)) = open_record(&path)? else {
-            continue;
-        };
-        let wanted = meta.key.starts_with(prefix)
-            && after.is_none_or(|a| meta.key.as_str() > a)
-            && (best.len() <= PAGE_SIZE
-                || best.last_key_value().is_some_and(|(k, _)| *k > meta.key));
-        if wanted {
-            best.insert(meta.key.clone(), meta);
-            if best.len() > PAGE_SIZE + 1 {
-                best.pop_last();
-            }
-        }
-    }
-    let more = best.len() > PAGE_SIZE;
-    let objects: Vec<ObjectMeta> = best.into_values().take(PAGE_SIZE).collect();
-    let next = objects.last().filter(|_| more).map(|m| m.key.clone());
-    Ok(ListPage { objects, next })
 }
 
 #[async_trait]
@@ -425,11 +354,11 @@ impl ObjectStore for LocalStore {
     async fn check(&self, bucket: &str) -> Result<(), StoreError> {
         let dir = self.bucket_dir(bucket)?;
         blocking(move || {
-            fs::create_dir_all(&dir).ctx("create", &dir)?;
+            durable::create_dir_durable(&dir)?;
             // Prove the directory is writable, not merely present.
-            let probe = dir.join(format!(".probe-{}", Uuid::new_v4().simple()));
-            let _guard = TempGuard(Some(probe.clone()));
-            fs::write(&probe, b"ok").ctx("write", &probe)
+            let path = dir.join(format!(".probe-{}", Uuid::new_v4().simple()));
+            let probe = TempFile::create(path.clone()).ctx("write", &path)?;
+            (&probe.file).write_all(b"ok").ctx("write", &path)
         })
         .await
     }

@@ -1,114 +1,56 @@
-//! JPEG sources: a header scan of our own, a libjpeg-turbo decode with DCT-domain
-//! shrink-on-load, and `jpeg-decoder` as the fallback for what libjpeg-turbo refuses.
-//!
-//! The header scan reads only the marker segments before the first scan (SOF size and
-//! precision, EXIF orientation from APP1, the ICC profile from APP2 chunks, Adobe APP14):
-//! it is cheap, bounds-checked and never fails on broken metadata — a bad EXIF block is
-//! "no orientation", a bad ICC sequence is "no profile".
+//! JPEG sources: our own read of the markers (`header.rs`), a libjpeg-turbo decode with
+//! DCT-domain shrink-on-load, and `jpeg-decoder` as the fallback for what libjpeg-turbo
+//! cannot decode.
 //!
 //! Shrink-on-load uses only the scales libjpeg-turbo has SIMD IDCTs for (1/8, 1/4, 1/2, 1):
 //! the other eighths run scalar code and were slower end to end on our photos. It picks the
 //! smallest that still has ≥ 1 decoded pixel per output pixel (Pillow's `draft()` rule;
 //! libvips keeps 2× headroom): W1's 256 px thumbnail of a 12 MP photo decodes at 1/8.
+//!
+//! **When `jpeg-decoder` runs.** When our header scan cannot read the file (its typed
+//! errors then explain why), and when libjpeg-turbo *fails to decode* it
+//! ([`turbo::DecodeError::Failed`]): 12- or 16-bit data (our wrapper decodes 8-bit only),
+//! and fatal libjpeg errors in the markers or entropy data, where `jpeg-decoder` is more
+//! lenient with some damage. **Never after a limit** ([`turbo::DecodeError::Limit`]: the
+//! scan limit, the memory cap, a failed allocation): `jpeg-decoder` has no scan limit and no
+//! cap on its working memory, so a fallback there turned a refused scan bomb into 28 s of
+//! CPU. Both decoders only ever see files within the scan and metadata limits, checked here
+//! before either runs.
+
+mod header;
 
 use std::io::Cursor;
 
 use super::color::{to_srgb_deferred, Pixels, Srgb};
 use super::error::EngineError;
-use super::{orient, turbo};
+use super::{orient, turbo, Limits};
 
-/// What the markers before the first scan say.
-#[derive(Debug, Clone, Default)]
-pub struct Header {
-    pub width: u32,
-    pub height: u32,
-    pub components: u8,
-    pub precision: u8,
-    pub orientation: u8,
-    /// The ICC profile, reassembled from its APP2 chunks, if complete.
-    pub icc: Option<Vec<u8>>,
-    /// An Adobe APP14 segment was present (CMYK stored inverted, as Photoshop writes it).
-    pub adobe: bool,
-    /// The first component's sampling factors (2, 2 for 4:2:0 YCbCr).
-    pub luma_sampling: (u8, u8),
-    /// Read by `jpeg-decoder` because our scan failed: decode with it too.
-    pub fallback_only: bool,
+pub use header::{count_scans, scan_header, Header};
+
+/// What one JPEG decode may use.
+#[derive(Debug, Clone, Copy)]
+pub struct Caps {
+    /// libjpeg-turbo's scan limit and working-memory cap.
+    pub turbo: turbo::Caps,
+    /// `jpeg-decoder`'s cap on its decoded buffer, in bytes.
+    pub max_alloc: u64,
 }
 
-fn be16(b: &[u8], i: usize) -> Option<usize> {
-    Some(u16::from_be_bytes([*b.get(i)?, *b.get(i + 1)?]) as usize)
-}
-
-/// Scans the marker segments up to the first SOS. `None` when there is no usable frame
-/// header (the caller then asks `jpeg-decoder`, whose errors are typed).
-pub fn scan_header(b: &[u8]) -> Option<Header> {
-    if b.get(..2)? != [0xFF, 0xD8] {
-        return None;
-    }
-    let mut h = Header {
-        orientation: 1,
-        ..Header::default()
+/// Reads the header (ours, or `jpeg-decoder`'s when ours cannot) and refuses a file with
+/// more scans than `max_jpeg_scans` or a profile over `max_metadata_bytes`.
+pub fn read_header(bytes: &[u8], limits: &Limits) -> Result<Header, EngineError> {
+    let mut h = match scan_header(bytes, limits.max_metadata_bytes)? {
+        Some(h) => h,
+        None => fallback_header(bytes, limits)?,
     };
-    let mut icc_chunks: Vec<(u8, u8, &[u8])> = Vec::new();
-    let mut i = 2;
-    let mut have_frame = false;
-    loop {
-        // Stray bytes before a marker are skipped, as libjpeg does (with a warning); fill
-        // bytes (any number of 0xFF) may precede one.
-        while *b.get(i)? != 0xFF || *b.get(i + 1)? == 0xFF {
-            i += 1;
-        }
-        let marker = *b.get(i + 1)?;
-        i += 2;
-        if marker == 0x00 || marker == 0x01 || (0xD0..=0xD7).contains(&marker) {
-            continue; // a stuffed byte or a stand-alone marker
-        }
-        if marker == 0xD9 || marker == 0xDA {
-            break; // EOI / SOS: the header is over
-        }
-        let len = be16(b, i)?;
-        if len < 2 {
-            return None;
-        }
-        let seg = b.get(i + 2..i + len)?;
-        match marker {
-            0xC0..=0xCF if !matches!(marker, 0xC4 | 0xC8 | 0xCC) && !have_frame => {
-                h.precision = *seg.first()?;
-                h.height = be16(seg, 1)? as u32;
-                h.width = be16(seg, 3)? as u32;
-                h.components = *seg.get(5)?;
-                let f = seg.get(7).copied().unwrap_or(0x11);
-                h.luma_sampling = ((f >> 4).max(1), (f & 0x0F).max(1));
-                have_frame = true;
-            }
-            0xE1 if seg.starts_with(b"Exif\0\0") && h.orientation == 1 => {
-                h.orientation = orient::from_exif(seg);
-            }
-            0xE2 if seg.len() > 14 && seg.starts_with(b"ICC_PROFILE\0") => {
-                icc_chunks.push((seg[12], seg[13], &seg[14..]));
-            }
-            0xEE if seg.starts_with(b"Adobe") => h.adobe = true,
-            _ => {}
-        }
-        i += len;
+    let max = limits.max_jpeg_scans;
+    h.scans = count_scans(bytes, max);
+    if h.scans > max {
+        return Err(EngineError::LimitExceeded(format!(
+            "the JPEG has more than {max} scans (max_jpeg_scans)"
+        )));
     }
-    if !have_frame {
-        return None;
-    }
-    h.icc = assemble_icc(icc_chunks);
-    Some(h)
-}
-
-/// Joins ICC chunks (sequence number, count, data) in order; `None` if any is missing.
-fn assemble_icc(mut chunks: Vec<(u8, u8, &[u8])>) -> Option<Vec<u8>> {
-    let count = chunks.first()?.1;
-    chunks.sort_by_key(|c| c.0);
-    let in_order = chunks.len() == count as usize
-        && chunks
-            .iter()
-            .enumerate()
-            .all(|(k, c)| c.0 as usize == k + 1 && c.1 == count);
-    in_order.then(|| chunks.iter().flat_map(|c| c.2.iter().copied()).collect())
+    Ok(h)
 }
 
 /// Shrink-on-load scales, smallest first: only those with SIMD IDCTs. Adding libjpeg-turbo's
@@ -130,14 +72,9 @@ pub fn pick_scale(width: u32, height: u32, scale: f64) -> (u32, u32) {
 }
 
 /// Decodes to sRGB (or to RGB plus a deferred conversion), shrinking on load by up to
-/// `scale`. libjpeg-turbo first; `jpeg-decoder` for anything it refuses (12-bit, some
-/// damaged files), whose typed error is returned when both fail.
-pub fn decode(
-    bytes: &[u8],
-    header: &Header,
-    max_alloc: u64,
-    scale: f64,
-) -> Result<Srgb, EngineError> {
+/// `scale`. libjpeg-turbo first; `jpeg-decoder` for what it cannot decode (see the module
+/// docs), whose typed error is returned when both fail.
+pub fn decode(bytes: &[u8], header: &Header, caps: Caps, scale: f64) -> Result<Srgb, EngineError> {
     let (num, denom) = pick_scale(header.width, header.height, scale);
     let layout = match header.components {
         1 => turbo::Layout::Gray,
@@ -145,10 +82,9 @@ pub fn decode(
         _ => turbo::Layout::Rgb,
     };
     if header.fallback_only {
-        return fallback_decode(bytes, max_alloc, scale);
+        return fallback_decode(bytes, caps.max_alloc, scale);
     }
-    let max_mb = (max_alloc >> 20).clamp(64, u32::MAX as u64) as u32;
-    match turbo::decode(bytes, layout, num, denom, max_mb) {
+    match turbo::decode(bytes, layout, num, denom, caps.turbo) {
         Ok(d) => {
             agreed_size(header, (num, denom), (d.width, d.height))?;
             if let Some(w) = &d.warning {
@@ -172,9 +108,23 @@ pub fn decode(
                 header.icc.as_deref(),
             ))
         }
-        Err(why) => {
-            tracing::debug!(error = %why, "libjpeg-turbo refused the JPEG; trying jpeg-decoder");
-            fallback_decode(bytes, max_alloc, scale)
+        Err(e) => after_turbo_failed(e, || fallback_decode(bytes, caps.max_alloc, scale)),
+    }
+}
+
+/// libjpeg-turbo failed: a limit refuses the file; a file it cannot decode goes to
+/// `fallback` (`jpeg-decoder`). The one place that decides, for both decode paths.
+pub(super) fn after_turbo_failed<T>(
+    e: turbo::DecodeError,
+    fallback: impl FnOnce() -> Result<T, EngineError>,
+) -> Result<T, EngineError> {
+    match e {
+        turbo::DecodeError::Limit(why) => Err(EngineError::LimitExceeded(format!(
+            "libjpeg-turbo stopped: {why}"
+        ))),
+        turbo::DecodeError::Failed(why) => {
+            tracing::debug!(error = %why, "libjpeg-turbo cannot decode the JPEG; trying jpeg-decoder");
+            fallback()
         }
     }
 }
@@ -218,12 +168,20 @@ fn decoder_for(bytes: &[u8], max_alloc: u64) -> jpeg_decoder::Decoder<Cursor<&[u
 }
 
 /// Header through `jpeg-decoder`, for files our scan cannot read (its errors are typed).
-pub fn fallback_header(bytes: &[u8], max_alloc: u64) -> Result<Header, EngineError> {
-    let mut d = decoder_for(bytes, max_alloc);
+fn fallback_header(bytes: &[u8], limits: &Limits) -> Result<Header, EngineError> {
+    let mut d = decoder_for(bytes, limits.max_metadata_bytes);
     d.read_info().map_err(jpeg_err)?;
     let info = d
         .info()
         .ok_or_else(|| EngineError::Corrupt("no JPEG frame".into()))?;
+    let icc = d.icc_profile();
+    let icc_len = icc.as_ref().map_or(0, |p| p.len() as u64);
+    if icc_len > limits.max_metadata_bytes {
+        return Err(EngineError::LimitExceeded(format!(
+            "the JPEG's ICC profile is {icc_len} bytes, over the {} byte metadata limit",
+            limits.max_metadata_bytes
+        )));
+    }
     Ok(Header {
         width: info.width as u32,
         height: info.height as u32,
@@ -234,9 +192,13 @@ pub fn fallback_header(bytes: &[u8], max_alloc: u64) -> Result<Header, EngineErr
         },
         precision: 8,
         orientation: d.exif_data().map_or(1, orient::from_exif),
-        icc: d.icc_profile(),
+        icc,
         adobe: false,
         luma_sampling: (1, 1),
+        // Unknown here: the estimate assumes full-resolution components.
+        sampling: Vec::new(),
+        progressive: info.coding_process == jpeg_decoder::CodingProcess::DctProgressive,
+        scans: 0,
         fallback_only: true,
     })
 }
@@ -281,42 +243,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn scan_reads_size_orientation_and_icc_chunks() {
-        let mut f = vec![0xFF, 0xD8];
-        let seg = |f: &mut Vec<u8>, m: u8, body: &[u8]| {
-            f.extend([0xFF, m]);
-            f.extend(((body.len() + 2) as u16).to_be_bytes());
-            f.extend(body);
-        };
-        seg(&mut f, 0xE2, b"ICC_PROFILE\0\x02\x02world");
-        seg(&mut f, 0xE2, b"ICC_PROFILE\0\x01\x02hello ");
-        seg(&mut f, 0xEE, b"Adobe\0\x64\0\0\0\0\x02");
-        seg(
-            &mut f,
-            0xC0,
-            &[8, 0, 30, 0, 40, 3, 1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1],
-        );
-        f.extend([0xFF, 0xDA]);
-        let h = scan_header(&f).unwrap();
-        assert_eq!(
-            (h.width, h.height, h.components, h.precision),
-            (40, 30, 3, 8)
-        );
-        assert_eq!(h.icc.as_deref(), Some(&b"hello world"[..]));
-        assert!(h.adobe);
-        assert_eq!(h.orientation, 1);
-        assert_eq!(h.luma_sampling, (2, 2));
-        // A missing chunk means no profile; a cut segment means no header.
-        let mut g = vec![0xFF, 0xD8];
-        seg(&mut g, 0xE2, b"ICC_PROFILE\0\x02\x02world");
-        seg(&mut g, 0xC0, &[8, 0, 30, 0, 40, 1, 1, 0x11, 0]);
-        g.extend([0xFF, 0xDA]);
-        assert!(scan_header(&g).unwrap().icc.is_none());
-        assert!(scan_header(&f[..20]).is_none());
-        assert!(scan_header(b"\xFF\xD8").is_none());
-    }
-
-    #[test]
     fn scales_never_go_below_the_needed_scale() {
         assert_eq!(pick_scale(4032, 3024, 1.0), (1, 1));
         assert_eq!(pick_scale(4032, 3024, 0.508), (1, 1));
@@ -345,8 +271,15 @@ mod tests {
                     continue;
                 }
                 let bytes = std::fs::read(&path).unwrap();
-                let h = scan_header(&bytes).expect("header");
-                let ours = decode(&bytes, &h, 1 << 30, 1.0).unwrap().bitmap;
+                let h = read_header(&bytes, &Limits::default()).expect("header");
+                let caps = Caps {
+                    turbo: turbo::Caps {
+                        max_memory_mb: 1024,
+                        max_scans: 500,
+                    },
+                    max_alloc: 1 << 30,
+                };
+                let ours = decode(&bytes, &h, caps, 1.0).unwrap().bitmap;
                 let Ok(theirs) = fallback_decode(&bytes, 1 << 30, 1.0) else {
                     continue;
                 };

@@ -13,9 +13,14 @@
 //! truncated file) still yields a complete image — the damaged part grey — like libvips'
 //! and Pillow's default behaviour; only fatal errors fail.
 
+mod compress;
+
 use std::ffi::{c_int, CStr};
 
 use turbojpeg_sys as tj;
+
+pub(crate) use compress::{check_size, compress_into, compressor};
+pub use compress::{encode, subsamp_for, SAMP_444};
 
 /// libjpeg's own message for the last error on `handle`.
 pub(super) fn last_error(handle: tj::tjhandle) -> String {
@@ -122,6 +127,51 @@ pub struct Decoded {
     pub warning: Option<String>,
 }
 
+/// What a decode may use: libjpeg's own working memory (coefficient buffers of multi-scan
+/// files, row buffers) and the number of scans.
+#[derive(Debug, Clone, Copy)]
+pub struct Caps {
+    pub max_memory_mb: u32,
+    pub max_scans: u32,
+}
+
+/// Why a decode failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DecodeError {
+    /// A resource limit stopped it (the scan limit, the memory cap, an allocation that
+    /// failed): the file is refused, and no other decoder may try it (none has our limits).
+    Limit(String),
+    /// libjpeg-turbo cannot decode this file: a feature it lacks (12-bit data, an unknown
+    /// process) or data it gives up on (a fatal error in the markers or entropy data).
+    Failed(String),
+}
+
+impl std::fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DecodeError::Limit(m) | DecodeError::Failed(m) => f.write_str(m),
+        }
+    }
+}
+
+/// libjpeg-turbo's messages for its resource limits, as in the bundled 3.1 source
+/// (`turbojpeg.c`, `jerror.h`). TurboJPEG reports only a string and "fatal or warning", so
+/// this list is how a limit is told from a decoding failure; the tests pin each one.
+const LIMIT_MESSAGES: [&str; 4] = [
+    "Progressive JPEG image has more than", // TJPARAM_SCANLIMIT
+    "Memory limit exceeded",                // JERR_NO_BACKING_STORE: TJPARAM_MAXMEMORY
+    "Insufficient memory",                  // JERR_OUT_OF_MEMORY
+    "Memory allocation failure",            // turbojpeg.c's own malloc checks
+];
+
+pub(super) fn classify(message: String) -> DecodeError {
+    if LIMIT_MESSAGES.iter().any(|m| message.contains(m)) {
+        DecodeError::Limit(message)
+    } else {
+        DecodeError::Failed(message)
+    }
+}
+
 /// A decompressor that has read `jpeg`'s header, with the scale set.
 pub(super) struct Opened {
     pub handle: Handle,
@@ -130,37 +180,37 @@ pub(super) struct Opened {
     pub height: u32,
 }
 
-/// Reads the header and sets the scale (`num/denom`; lossless files are never scaled).
-/// `max_memory_mb` caps libjpeg's own working memory (progressive coefficient buffers).
-pub(super) fn open(
-    jpeg: &[u8],
-    num: u32,
-    denom: u32,
-    max_memory_mb: u32,
-) -> Result<Opened, String> {
-    let mut h = Handle::new(tj::TJINIT_TJINIT_DECOMPRESS)?;
-    h.set(tj::TJPARAM_TJPARAM_SAVEMARKERS, 0)?; // we read ICC/EXIF ourselves
-    h.set(tj::TJPARAM_TJPARAM_SCANLIMIT, 500)?; // progressive scan bombs
-    h.set(
-        tj::TJPARAM_TJPARAM_MAXMEMORY,
-        max_memory_mb.min(i32::MAX as u32) as c_int,
-    )?;
+/// Reads the header and sets the scale (`num/denom`; lossless files are never scaled) and
+/// the caps (scans; libjpeg's own working memory, i.e. progressive coefficient buffers).
+pub(super) fn open(jpeg: &[u8], num: u32, denom: u32, caps: Caps) -> Result<Opened, DecodeError> {
+    let setup = |h: &mut Handle| -> Result<(), String> {
+        h.set(tj::TJPARAM_TJPARAM_SAVEMARKERS, 0)?; // we read ICC/EXIF ourselves
+        h.set(
+            tj::TJPARAM_TJPARAM_SCANLIMIT,
+            caps.max_scans.min(i32::MAX as u32) as c_int,
+        )?;
+        let mb = caps.max_memory_mb.clamp(1, i32::MAX as u32);
+        h.set(tj::TJPARAM_TJPARAM_MAXMEMORY, mb as c_int)
+    };
+    let mut h = Handle::new(tj::TJINIT_TJINIT_DECOMPRESS).map_err(DecodeError::Limit)?;
+    setup(&mut h).map_err(DecodeError::Failed)?;
     // SAFETY: pointer and length describe the caller's live slice.
     if unsafe { tj::tj3DecompressHeader(h.0, jpeg.as_ptr(), jpeg.len() as tj::size_t) } != 0
         && !h.only_warning()
     {
-        return Err(last_error(h.0));
+        return Err(classify(last_error(h.0)));
     }
     let (w, hgt) = (
         h.get(tj::TJPARAM_TJPARAM_JPEGWIDTH),
         h.get(tj::TJPARAM_TJPARAM_JPEGHEIGHT),
     );
     if w <= 0 || hgt <= 0 {
-        return Err(format!("bad JPEG size {w}×{hgt}"));
+        return Err(DecodeError::Failed(format!("bad JPEG size {w}×{hgt}")));
     }
+    // 12- and 16-bit data need tj3Decompress12/16, which this wrapper does not use.
     let precision = h.get(tj::TJPARAM_TJPARAM_PRECISION);
     if precision != 8 {
-        return Err(format!("{precision}-bit JPEG"));
+        return Err(DecodeError::Failed(format!("{precision}-bit JPEG")));
     }
     let lossless = h.get(tj::TJPARAM_TJPARAM_LOSSLESS) == 1;
     let (num, denom) = if lossless { (1, 1) } else { (num, denom) };
@@ -170,7 +220,7 @@ pub(super) fn open(
     };
     // SAFETY: valid handle; an unsupported factor is reported as an error.
     if unsafe { tj::tj3SetScalingFactor(h.0, factor) } != 0 {
-        return Err(last_error(h.0));
+        return Err(DecodeError::Failed(last_error(h.0)));
     }
     Ok(Opened {
         width: scaled(w as u32, num, denom),
@@ -185,17 +235,17 @@ pub fn decode(
     layout: Layout,
     num: u32,
     denom: u32,
-    max_memory_mb: u32,
-) -> Result<Decoded, String> {
+    caps: Caps,
+) -> Result<Decoded, DecodeError> {
     let Opened {
         handle: h,
         width: sw,
         height: sh,
-    } = open(jpeg, num, denom, max_memory_mb)?;
+    } = open(jpeg, num, denom, caps)?;
     let pitch = sw as usize * layout.channels();
     let len = pitch
         .checked_mul(sh as usize)
-        .ok_or("decoded size overflows")?;
+        .ok_or_else(|| DecodeError::Limit("decoded size overflows".into()))?;
     let mut data = super::scratch::take(len);
     // SAFETY: `data` has room for at least sh rows of `pitch` bytes, which is what
     // libjpeg-turbo writes for this scaling factor and pixel format; we only set the
@@ -211,7 +261,7 @@ pub fn decode(
             layout.tjpf(),
         )
     };
-    let warning = h.decode_outcome(rc)?;
+    let warning = h.decode_outcome(rc).map_err(classify)?;
     // SAFETY: see above; every byte of the buffer was written.
     unsafe { data.set_len(len) };
     Ok(Decoded {
@@ -222,130 +272,5 @@ pub fn decode(
     })
 }
 
-/// 4:4:4 (no chroma subsampling).
-pub const SAMP_444: tj::TJSAMP = tj::TJSAMP_TJSAMP_444;
-
-/// Chroma subsampling of a JPEG written at `quality`: 4:2:0 below 90 and 4:4:4 from 90 on,
-/// as libvips does.
-pub fn subsamp_for(quality: u8) -> tj::TJSAMP {
-    if quality >= 90 {
-        tj::TJSAMP_TJSAMP_444
-    } else {
-        tj::TJSAMP_TJSAMP_420
-    }
-}
-
-/// Encodes packed RGB (3 channels) or grey (1 channel) as a baseline JPEG with standard
-/// Huffman tables, like libvips' and Pillow's defaults (chroma as [`subsamp_for`]).
-pub fn encode(
-    pixels: &[u8],
-    width: u32,
-    height: u32,
-    channels: u8,
-    quality: u8,
-) -> Result<Vec<u8>, String> {
-    let (pf, subsamp) = match channels {
-        1 => (tj::TJPF_TJPF_GRAY, tj::TJSAMP_TJSAMP_GRAY),
-        3 => (tj::TJPF_TJPF_RGB, subsamp_for(quality)),
-        c => return Err(format!("cannot encode {c} channels as JPEG")),
-    };
-    let pitch = width as usize * channels as usize;
-    check_size(width, height)?;
-    if pixels.len() != pitch * height as usize {
-        return Err("pixel buffer size does not match the image".into());
-    }
-    let h = compressor(quality, subsamp)?;
-    // SAFETY: `pixels` holds height rows of `pitch` bytes (checked above); the output
-    // pointers come from `compress_into`.
-    compress_into(&h, width, height, subsamp, |buf, size| unsafe {
-        tj::tj3Compress8(
-            h.0,
-            pixels.as_ptr(),
-            width as c_int,
-            pitch as c_int,
-            height as c_int,
-            pf,
-            buf,
-            size,
-        )
-    })
-}
-
-pub(super) fn check_size(width: u32, height: u32) -> Result<(), String> {
-    if width == 0 || height == 0 || width > 65_535 || height > 65_535 {
-        return Err(format!("cannot encode {width}×{height} as JPEG"));
-    }
-    Ok(())
-}
-
-/// A compressor set to `quality` and `subsamp`, writing into caller-sized buffers.
-pub(super) fn compressor(quality: u8, subsamp: tj::TJSAMP) -> Result<Handle, String> {
-    let mut h = Handle::new(tj::TJINIT_TJINIT_COMPRESS)?;
-    h.set(tj::TJPARAM_TJPARAM_QUALITY, quality.clamp(1, 100) as c_int)?;
-    h.set(tj::TJPARAM_TJPARAM_SUBSAMP, subsamp)?;
-    h.set(tj::TJPARAM_TJPARAM_NOREALLOC, 1)?;
-    Ok(h)
-}
-
-/// Runs `compress(&mut buf, &mut size)` (one of the tj3Compress calls on `h`) into a buffer
-/// of the worst-case size tj3JPEGBufSize gives, and returns the bytes written.
-pub(super) fn compress_into(
-    h: &Handle,
-    width: u32,
-    height: u32,
-    subsamp: tj::TJSAMP,
-    compress: impl FnOnce(*mut *mut u8, *mut tj::size_t) -> c_int,
-) -> Result<Vec<u8>, String> {
-    // SAFETY: pure size computation.
-    let cap = unsafe { tj::tj3JPEGBufSize(width as c_int, height as c_int, subsamp) };
-    if cap == 0 || cap == tj::size_t::MAX {
-        return Err(last_error(h.0));
-    }
-    let mut out = Vec::<u8>::with_capacity(cap as usize);
-    let mut ptr = out.as_mut_ptr();
-    let mut size: tj::size_t = cap;
-    // `out` has `cap` bytes, the worst case tj3JPEGBufSize promises, and NOREALLOC forbids
-    // libjpeg-turbo from replacing the buffer. On return `size` bytes of it are written.
-    let rc = compress(&mut ptr, &mut size);
-    if rc != 0 && !h.only_warning() {
-        return Err(last_error(h.0));
-    }
-    if ptr != out.as_mut_ptr() || size > cap {
-        return Err("libjpeg-turbo replaced the output buffer".into());
-    }
-    // SAFETY: the first `size` bytes were written by the encoder.
-    unsafe { out.set_len(size as usize) };
-    Ok(out)
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn encode_then_decode_at_every_simd_scale() {
-        let (w, h) = (67u32, 45u32);
-        let rgb: Vec<u8> = (0..w * h * 3).map(|i| (i * 7 % 251) as u8).collect();
-        let jpeg = encode(&rgb, w, h, 3, 85).unwrap();
-        assert_eq!(&jpeg[..2], &[0xFF, 0xD8]);
-        for denom in [1, 2, 4, 8] {
-            let d = decode(&jpeg, Layout::Rgb, 1, denom, 64).unwrap();
-            assert_eq!((d.width, d.height), (w.div_ceil(denom), h.div_ceil(denom)));
-            assert_eq!(d.data.len(), (d.width * d.height * 3) as usize);
-            assert!(d.warning.is_none());
-        }
-        let g = decode(&jpeg, Layout::Gray, 1, 1, 64).unwrap();
-        assert_eq!(g.data.len(), (w * h) as usize);
-    }
-
-    #[test]
-    fn damage_is_a_warning_and_garbage_an_error() {
-        let rgb = vec![128u8; 64 * 64 * 3];
-        let jpeg = encode(&rgb, 64, 64, 3, 80).unwrap();
-        let cut = decode(&jpeg[..jpeg.len() - 40], Layout::Rgb, 1, 1, 64).unwrap();
-        assert!(cut.warning.is_some());
-        assert!(decode(b"\xFF\xD8\xFF\xE0garbage", Layout::Rgb, 1, 1, 64).is_err());
-        assert!(decode(&[], Layout::Rgb, 1, 1, 64).is_err());
-        assert!(encode(&rgb, 64, 63, 3, 80).is_err());
-    }
-}
+mod tests;

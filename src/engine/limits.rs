@@ -1,0 +1,109 @@
+//! The resource limits every source is held to, checked from its header and metadata before
+//! any decoder runs (`decode.rs`, `jpeg/header.rs`, `png.rs`).
+
+/// Resource limits applied to every source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Largest source, in pixels (width × height), checked from the header before decoding.
+    pub max_input_pixels: u64,
+    /// Largest source file, in bytes.
+    pub max_input_bytes: u64,
+    /// Largest output width or height, in pixels.
+    pub max_output_side: u32,
+    /// Most metadata a source may carry, in bytes: its ICC profile, EXIF and XMP/text
+    /// together (a PNG's compressed profile counted at its inflated size, measured without
+    /// keeping it). Checked before any of it is inflated or copied; a source over it is
+    /// refused. Real profiles are well under 1 MiB; a bigger one is an attack (a 1 px PNG
+    /// whose profile inflates to 700 MB) or a broken file.
+    pub max_metadata_bytes: u64,
+    /// Most scans a JPEG may have (progressive files have ~10). Counted over the whole file
+    /// before decoding: each scan is another pass over every coefficient, so thousands of
+    /// tiny repeated scans cost minutes of CPU. 500 is libjpeg-turbo's own limit.
+    pub max_jpeg_scans: u32,
+}
+
+/// The smallest metadata cap accepted: EXIF blocks alone reach 64 KiB (one JPEG segment).
+pub const MIN_METADATA_BYTES: u64 = 64 << 10;
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_input_pixels: 100_000_000,
+            max_input_bytes: 200 * 1024 * 1024,
+            max_output_side: 8192,
+            max_metadata_bytes: 4 << 20,
+            max_jpeg_scans: 500,
+        }
+    }
+}
+
+impl Limits {
+    /// Checks the limits make sense; the error names the key (under `limits.`) and why.
+    pub fn validate(&self) -> Result<(), (&'static str, String)> {
+        let zero = [
+            ("max_input_pixels", self.max_input_pixels == 0),
+            ("max_input_bytes", self.max_input_bytes == 0),
+            ("max_output_side", self.max_output_side == 0),
+            ("max_jpeg_scans", self.max_jpeg_scans == 0),
+        ];
+        if let Some((key, _)) = zero.iter().find(|(_, is_zero)| *is_zero) {
+            return Err((key, "must be above zero".into()));
+        }
+        if !(MIN_METADATA_BYTES..=self.max_input_bytes.max(MIN_METADATA_BYTES))
+            .contains(&self.max_metadata_bytes)
+        {
+            return Err((
+                "max_metadata_bytes",
+                format!(
+                    "must be {MIN_METADATA_BYTES}..=max_input_bytes ({})",
+                    self.max_input_bytes
+                ),
+            ));
+        }
+        if self.max_jpeg_scans > 10_000 {
+            return Err(("max_jpeg_scans", "must be at most 10000".into()));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_bad_values_name_their_key() {
+        assert_eq!(Limits::default().validate(), Ok(()));
+        let bad = |l: Limits| l.validate().unwrap_err().0;
+        let d = Limits::default();
+        assert_eq!(
+            bad(Limits {
+                max_jpeg_scans: 0,
+                ..d
+            }),
+            "max_jpeg_scans"
+        );
+        assert_eq!(
+            bad(Limits {
+                max_metadata_bytes: 1000,
+                ..d
+            }),
+            "max_metadata_bytes"
+        );
+        assert_eq!(
+            bad(Limits {
+                max_metadata_bytes: d.max_input_bytes + 1,
+                ..d
+            }),
+            "max_metadata_bytes"
+        );
+        assert_eq!(
+            bad(Limits {
+                max_input_pixels: 0,
+                ..d
+            }),
+            "max_input_pixels"
+        );
+    }
+}
