@@ -142,6 +142,27 @@ fn a_progressive_scan_bomb_is_refused_fast() {
     assert_eq!(render(&jpeg).unwrap()[0].width, 64);
 }
 
+/// The same bomb on a baseline file. A baseline photo can have one scan only, so its scans
+/// are not counted up front (that walk would cost 1 % of a thumbnail job): libjpeg-turbo
+/// decodes the first and stops at the second; the count runs before `jpeg-decoder` could
+/// take over, and refuses.
+#[test]
+fn a_baseline_scan_bomb_is_refused_before_the_fallback_decodes_it() {
+    let jpeg = bombs::grey_jpeg(8000, 8000, false);
+    assert_eq!(bombs::jpeg_scans(&jpeg), 1);
+    let started = Instant::now();
+    let r = render(&bombs::repeat_scan(&jpeg, 0, 3000));
+    assert_eq!(r.unwrap_err().kind(), "limit_exceeded");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    // Under the limit it is still no baseline JPEG: a second scan is corrupt data.
+    let two = render(&bombs::repeat_scan(&bombs::grey_jpeg(64, 64, false), 0, 1));
+    assert_eq!(two.unwrap_err().kind(), "corrupt");
+}
+
 #[test]
 fn a_gif_of_5000_frames_renders_its_first_frame() {
     let gif = bombs::many_frame_gif(5000);

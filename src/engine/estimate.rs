@@ -58,7 +58,7 @@ fn jpeg_samples(h: &Header) -> u64 {
 /// libjpeg's own working memory for `h`: coefficient buffers when the file has several
 /// scans, and row buffers. Also the cap libjpeg-turbo runs under.
 pub fn jpeg_working(h: &Header) -> u64 {
-    let multi_scan = h.progressive || h.scans > 1;
+    let multi_scan = !h.single_scan();
     let coefficients = if multi_scan { 2 * jpeg_samples(h) } else { 0 };
     // Row groups of every component (context rows, upsampling, colour conversion).
     let rows = (h.width as u64).next_multiple_of(16) * 64 * h.components.max(1) as u64;
@@ -124,6 +124,7 @@ mod tests {
             components: sampling.len() as u8,
             sampling: sampling.to_vec(),
             progressive,
+            first_scan_components: sampling.len() as u8,
             scans: if progressive { 10 } else { 1 },
             ..Header::default()
         }

@@ -61,7 +61,7 @@ pub fn decode_planar(
         // libjpeg-turbo itself failed: decoding to RGB with it again would fail the same
         // way, so refuse (a limit) or go straight to the other decoder (or its typed error).
         Err(e) => jpeg::after_turbo_failed(e, || {
-            jpeg::fallback_decode(bytes, caps.max_alloc, scale).map(Planar::Rgb)
+            jpeg::fallback(bytes, header, caps, scale).map(Planar::Rgb)
         }),
     }
 }

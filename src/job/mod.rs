@@ -30,7 +30,9 @@ mod sns;
 #[cfg(test)]
 mod tests;
 
-pub use request::{is_valid_bucket_name, parse_job, JOB_FIELDS, MAX_ID_CHARS};
+pub use request::{
+    is_valid_bucket_name, is_valid_legacy_bucket_name, parse_job, JOB_FIELDS, MAX_ID_CHARS,
+};
 pub use s3event::decode_s3_event_key;
 
 /// SQS's limit on a message body; larger bodies are refused before parsing.

@@ -105,7 +105,7 @@ fn valid_request() -> impl Strategy<Value = JobRequest> {
 
 fn s3_event(name: &str, raw_key: &str) -> String {
     json!({"Records": [{"eventSource": "aws:s3", "eventName": name,
-        "s3": {"bucket": {"name": "b"}, "object": {"key": raw_key}}}]})
+        "s3": {"bucket": {"name": "bkt"}, "object": {"key": raw_key}}}]})
     .to_string()
 }
 

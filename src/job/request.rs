@@ -277,6 +277,16 @@ pub fn is_valid_bucket_name(name: &str) -> bool {
         && !looks_like_ipv4(name)
 }
 
+/// What S3 itself may name a bucket, counting the legacy us-east-1 names (created before
+/// March 2018: up to 255 characters, upper case and `_` allowed). S3 event records carry
+/// the name as S3 has it, so they are held to this rule, not today's.
+pub fn is_valid_legacy_bucket_name(name: &str) -> bool {
+    (3..=255).contains(&name.len())
+        && name
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'-' | b'_'))
+}
+
 fn looks_like_ipv4(name: &str) -> bool {
     let parts: Vec<&str> = name.split('.').collect();
     parts.len() == 4

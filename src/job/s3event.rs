@@ -13,7 +13,7 @@
 use serde_json::Value;
 
 use super::json::{clip, invalid, optional_str, required_str, wrong_type, Object};
-use super::request::check_key;
+use super::request::{check_key, is_valid_legacy_bucket_name};
 use super::{reason, Incoming, JobRequest, MessageError, ObjectRef, TransformSelection};
 
 /// Decodes an S3 event record's `s3.object.key`: `+` → space, then percent-decoding.
@@ -108,12 +108,16 @@ pub(crate) fn records(value: &Value) -> Result<Vec<Incoming>, MessageError> {
 }
 
 /// The object a record is about, key decoded. The bucket name is taken as S3 gives it
-/// (legacy us-east-1 buckets may break today's naming rules), so it is only checked to be
-/// non-empty.
+/// (legacy us-east-1 buckets may break today's naming rules), but must be a name S3 could
+/// have given (fuzzing found `ph=tos-prod` accepted here, then refused when the job was
+/// written out again as a job message).
 fn object_ref(record: &Value, at: &str) -> Result<ObjectRef, MessageError> {
     let bucket = required_str(record, at, "/s3/bucket/name")?;
-    if bucket.is_empty() {
-        return Err(invalid(format!("{at}.s3.bucket.name"), "must not be empty"));
+    if !is_valid_legacy_bucket_name(bucket) {
+        return Err(invalid(
+            format!("{at}.s3.bucket.name"),
+            "is not an S3 bucket name (3–255 of A-Z a-z 0-9 . - _)",
+        ));
     }
     let field = format!("{at}.s3.object.key");
     let raw = required_str(record, at, "/s3/object/key")?;

@@ -2,7 +2,7 @@
 //! AWS-shaped messages and property tests live in `tests/job_messages.rs`.
 
 use super::json::clip;
-use super::request::is_valid_bucket_name;
+use super::request::{is_valid_bucket_name, is_valid_legacy_bucket_name};
 use super::*;
 
 fn invalid_field(body: &str) -> String {
@@ -53,6 +53,36 @@ fn bucket_names_follow_s3_rules() {
         is_valid_bucket_name("1.2.3.4.5"),
         "five parts is not an address"
     );
+    // Legacy names (S3 events): upper case and `_`, up to 255, but nothing S3 never allowed.
+    for ok in ["Photos_Prod", "abc", &"A".repeat(255)] {
+        assert!(is_valid_legacy_bucket_name(ok), "{ok}");
+    }
+    for bad in [
+        "ph=tos-prod",
+        "a b",
+        "a/b",
+        "ab",
+        "",
+        &"a".repeat(256),
+        "bücket",
+    ] {
+        assert!(!is_valid_legacy_bucket_name(bad), "{bad}");
+    }
+}
+
+/// Found by fuzzing (`fuzz/`, job_message): an S3 record's bucket name was only checked to
+/// be non-empty, so a name no bucket can have became a job that no job message could carry.
+#[test]
+fn s3_records_need_a_bucket_name_s3_could_have_given() {
+    let event = |bucket: &str| {
+        format!(
+            r#"{{"Records": [{{"eventSource": "aws:s3", "eventName": "ObjectCreated:Put",
+            "s3": {{"bucket": {{"name": "{bucket}"}}, "object": {{"key": "a.jpg"}}}}}}]}}"#
+        )
+    };
+    let err = parse_message(&event("ph=tos-prod")).unwrap_err();
+    assert!(err.to_string().contains("s3.bucket.name"), "{err}");
+    assert!(parse_message(&event("Legacy_Bucket")).is_ok());
 }
 
 #[test]

@@ -95,6 +95,11 @@ pub fn jpeg_with_icc(base: &[u8], total: usize) -> Vec<u8> {
 
 /// A progressive grey `w × h` JPEG made by libjpeg-turbo (its default progression).
 pub fn progressive_jpeg(w: u32, h: u32) -> Vec<u8> {
+    grey_jpeg(w, h, true)
+}
+
+/// A grey `w × h` JPEG made by libjpeg-turbo, baseline or progressive.
+pub fn grey_jpeg(w: u32, h: u32, progressive: bool) -> Vec<u8> {
     let grey: Vec<u8> = (0..h as usize)
         .flat_map(|y| (0..w as usize).map(move |x| ((x / 64 + y / 64) % 2 * 200) as u8))
         .collect();
@@ -106,7 +111,7 @@ pub fn progressive_jpeg(w: u32, h: u32) -> Vec<u8> {
         for (p, v) in [
             (tj::TJPARAM_TJPARAM_QUALITY, 80),
             (tj::TJPARAM_TJPARAM_SUBSAMP, tj::TJSAMP_TJSAMP_GRAY),
-            (tj::TJPARAM_TJPARAM_PROGRESSIVE, 1),
+            (tj::TJPARAM_TJPARAM_PROGRESSIVE, progressive as c_int),
         ] {
             assert_eq!(tj::tj3Set(c, p as c_int, v), 0);
         }
@@ -151,14 +156,20 @@ fn jpeg_segments(b: &[u8]) -> Vec<(u8, usize, usize)> {
 /// `jpeg` with its first AC scan (the second scan, with the Huffman tables sent just
 /// before it) repeated `copies` more times: the scan bomb.
 pub fn scan_bomb(jpeg: &[u8], copies: usize) -> Vec<u8> {
+    repeat_scan(jpeg, 1, copies)
+}
+
+/// `jpeg` with scan number `which` (0 = the first) and the Huffman tables sent just before
+/// it repeated `copies` more times.
+pub fn repeat_scan(jpeg: &[u8], which: usize, copies: usize) -> Vec<u8> {
     let segs = jpeg_segments(jpeg);
     let scans: Vec<usize> = (0..segs.len()).filter(|&k| segs[k].0 == 0xDA).collect();
-    let second = scans[1];
-    let mut first = second;
+    let scan = scans[which];
+    let mut first = scan;
     while first > 0 && segs[first - 1].0 == 0xC4 {
         first -= 1;
     }
-    let (start, end) = (segs[first].1, segs[second].2);
+    let (start, end) = (segs[first].1, segs[scan].2);
     let mut out = jpeg[..end].to_vec();
     for _ in 0..copies {
         out.extend(&jpeg[start..end]);

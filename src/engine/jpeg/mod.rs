@@ -36,21 +36,52 @@ pub struct Caps {
     pub max_alloc: u64,
 }
 
-/// Reads the header (ours, or `jpeg-decoder`'s when ours cannot) and refuses a file with
-/// more scans than `max_jpeg_scans` or a profile over `max_metadata_bytes`.
+/// Reads the header (ours, or `jpeg-decoder`'s when ours cannot) and refuses a profile over
+/// `max_metadata_bytes` or more scans than `max_jpeg_scans`. The scans of a single-scan frame
+/// (a baseline photo: [`Header::single_scan`]) are counted later, only if `jpeg-decoder` is
+/// to decode it: libjpeg-turbo refuses a second scan there itself, and the walk over the
+/// whole file is 1 % of a thumbnail job.
 pub fn read_header(bytes: &[u8], limits: &Limits) -> Result<Header, EngineError> {
     let mut h = match scan_header(bytes, limits.max_metadata_bytes)? {
         Some(h) => h,
         None => fallback_header(bytes, limits)?,
     };
-    let max = limits.max_jpeg_scans;
-    h.scans = count_scans(bytes, max);
-    if h.scans > max {
+    h.scans = if h.single_scan() {
+        1
+    } else {
+        checked_scans(bytes, &h, limits.max_jpeg_scans)?
+    };
+    Ok(h)
+}
+
+/// The file's scans, refused over `max` (and over one for a single-scan frame).
+fn checked_scans(bytes: &[u8], h: &Header, max: u32) -> Result<u32, EngineError> {
+    let scans = count_scans(bytes, max);
+    if scans > max {
         return Err(EngineError::LimitExceeded(format!(
             "the JPEG has more than {max} scans (max_jpeg_scans)"
         )));
     }
-    Ok(h)
+    if h.single_scan() && scans > 1 {
+        return Err(EngineError::Corrupt(format!(
+            "a sequential JPEG whose first scan holds every component has {scans} scans"
+        )));
+    }
+    Ok(scans)
+}
+
+/// `jpeg-decoder`, which has no scan limit of its own: a single-scan frame's scans are
+/// counted first (the others were counted by [`read_header`]).
+pub(super) fn fallback(
+    bytes: &[u8],
+    header: &Header,
+    caps: Caps,
+    scale: f64,
+) -> Result<Srgb, EngineError> {
+    if header.single_scan() {
+        checked_scans(bytes, header, caps.turbo.max_scans)?;
+    }
+    fallback_decode(bytes, caps.max_alloc, scale)
 }
 
 /// Shrink-on-load scales, smallest first: only those with SIMD IDCTs. Adding libjpeg-turbo's
@@ -82,7 +113,7 @@ pub fn decode(bytes: &[u8], header: &Header, caps: Caps, scale: f64) -> Result<S
         _ => turbo::Layout::Rgb,
     };
     if header.fallback_only {
-        return fallback_decode(bytes, caps.max_alloc, scale);
+        return fallback(bytes, header, caps, scale);
     }
     match turbo::decode(bytes, layout, num, denom, caps.turbo) {
         Ok(d) => {
@@ -108,7 +139,7 @@ pub fn decode(bytes: &[u8], header: &Header, caps: Caps, scale: f64) -> Result<S
                 header.icc.as_deref(),
             ))
         }
-        Err(e) => after_turbo_failed(e, || fallback_decode(bytes, caps.max_alloc, scale)),
+        Err(e) => after_turbo_failed(e, || fallback(bytes, header, caps, scale)),
     }
 }
 
@@ -198,16 +229,13 @@ fn fallback_header(bytes: &[u8], limits: &Limits) -> Result<Header, EngineError>
         // Unknown here: the estimate assumes full-resolution components.
         sampling: Vec::new(),
         progressive: info.coding_process == jpeg_decoder::CodingProcess::DctProgressive,
+        first_scan_components: 0,
         scans: 0,
         fallback_only: true,
     })
 }
 
-pub(super) fn fallback_decode(
-    bytes: &[u8],
-    max_alloc: u64,
-    scale: f64,
-) -> Result<Srgb, EngineError> {
+fn fallback_decode(bytes: &[u8], max_alloc: u64, scale: f64) -> Result<Srgb, EngineError> {
     let mut d = decoder_for(bytes, max_alloc);
     d.read_info().map_err(jpeg_err)?;
     let info = d
