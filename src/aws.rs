@@ -5,9 +5,14 @@
 //! config able to override region and endpoint; (b) use path-style S3 addressing whenever
 //! the endpoint is overridden (moto, MinIO, LocalStack: `bucket.localhost` does not
 //! resolve); and (c) turn SDK errors into one decision — retry later or give up — the same
-//! way for S3 and SQS. Retries stay at the SDK's standard mode (3 attempts, backoff); the
-//! classification here is about what derivd does *after* the SDK has given up.
+//! way for S3 and SQS. Retries are the SDK's standard mode (exponential backoff with full
+//! jitter, a client-side retry quota) with `aws.max_attempts` attempts, set explicitly so
+//! the service does not depend on the SDK's defaults; the classification here is about
+//! what derivd does *after* the SDK has given up.
 
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 
@@ -23,6 +28,31 @@ pub async fn load_sdk_config(region: Option<&str>, endpoint: Option<&str>) -> Sd
         loader = loader.endpoint_url(endpoint);
     }
     loader.load().await
+}
+
+/// The SDK configuration derivd's clients use: [`load_sdk_config`] with `aws.region` and
+/// `aws.endpoint_url`, and [`retry_config`] from `aws.max_attempts` and
+/// `aws.retry_initial_backoff_ms` (these win over `AWS_MAX_ATTEMPTS` / `AWS_RETRY_MODE`).
+pub async fn sdk_config_for(aws: &crate::config::AwsConfig) -> SdkConfig {
+    let retry = retry_config(
+        aws.max_attempts,
+        Duration::from_millis(aws.retry_initial_backoff_ms),
+    );
+    load_sdk_config(aws.region.as_deref(), aws.endpoint_url.as_deref())
+        .await
+        .to_builder()
+        .retry_config(retry)
+        .build()
+}
+
+/// Standard retry mode: transient errors (throttling, 5xx, timeouts, I/O) are retried up to
+/// `max_attempts` attempts in all, waiting `initial_backoff × 2^n × random(0..1)` (at most
+/// 20 s) before retry `n + 1`.
+pub fn retry_config(max_attempts: u32, initial_backoff: Duration) -> RetryConfig {
+    RetryConfig::standard()
+        .with_max_attempts(max_attempts)
+        .with_initial_backoff(initial_backoff)
+        .with_max_backoff(Duration::from_secs(20))
 }
 
 /// True when S3 requests will not go to AWS's own endpoints: an endpoint set explicitly or

@@ -48,13 +48,7 @@ impl Backends {
                 })?;
                 None
             }
-            Backend::Aws => Some(
-                crate::aws::load_sdk_config(
-                    cfg.aws.region.as_deref(),
-                    cfg.aws.endpoint_url.as_deref(),
-                )
-                .await,
-            ),
+            Backend::Aws => Some(crate::aws::sdk_config_for(&cfg.aws).await),
         };
         Ok(Backends {
             cfg: cfg.clone(),

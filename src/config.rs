@@ -152,13 +152,19 @@ pub struct NoticesConfig {
     pub log_path: Option<PathBuf>,
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq, Default)]
+#[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct AwsConfig {
     /// Overrides the region from the standard AWS settings.
     pub region: Option<String>,
     /// Overrides the endpoint (e.g. a local moto server); `AWS_ENDPOINT_URL` works too.
     pub endpoint_url: Option<String>,
+    /// Attempts per AWS call (the first one included) in the SDK's standard retry mode:
+    /// exponential backoff with full jitter on throttling, 5xx and connection errors.
+    pub max_attempts: u32,
+    /// Backoff before the first retry, milliseconds (doubled per retry, jittered, at most
+    /// 20 s).
+    pub retry_initial_backoff_ms: u64,
 }
 
 /// `POST /v1/sns`: S3 events delivered by SNS over HTTPS (see `crate::sns`).

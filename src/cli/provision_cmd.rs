@@ -24,10 +24,7 @@ pub struct CheckArgs {
 }
 
 async fn clients(cfg: &Config) -> Clients {
-    let sdk =
-        crate::aws::load_sdk_config(cfg.aws.region.as_deref(), cfg.aws.endpoint_url.as_deref())
-            .await;
-    Clients::new(&sdk)
+    Clients::new(&crate::aws::sdk_config_for(&cfg.aws).await)
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {

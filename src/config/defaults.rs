@@ -26,6 +26,17 @@ impl Default for Config {
     }
 }
 
+impl Default for AwsConfig {
+    fn default() -> Self {
+        AwsConfig {
+            region: None,
+            endpoint_url: None,
+            max_attempts: 3,
+            retry_initial_backoff_ms: 1000,
+        }
+    }
+}
+
 impl Default for StorageConfig {
     fn default() -> Self {
         StorageConfig {

@@ -40,6 +40,12 @@ impl Config {
         if self.worker.job_timeout_secs == 0 {
             return Err(invalid("worker.job_timeout_secs", "must be at least 1"));
         }
+        if !(1..=10).contains(&self.aws.max_attempts) {
+            return Err(invalid("aws.max_attempts", "must be 1..=10"));
+        }
+        if !(1..=20_000).contains(&self.aws.retry_initial_backoff_ms) {
+            return Err(invalid("aws.retry_initial_backoff_ms", "must be 1..=20000"));
+        }
         if self.worker.memory_budget_bytes < (16 << 20) {
             return Err(invalid(
                 "worker.memory_budget_bytes",
