@@ -19,6 +19,7 @@ pub const FAMILIES: &[&str] = &[
     "derivd_notice_failures_total",
     "derivd_derived_objects_total",
     "derivd_derived_bytes_total",
+    "derivd_source_changed_total",
     "derivd_job_duration_seconds",
     "derivd_stage_duration_seconds",
     "derivd_jobs_in_flight",
@@ -50,7 +51,10 @@ pub struct Metrics {
     /// Derived objects written, by transform.
     pub derived_objects: IntCounterVec,
     pub derived_bytes: IntCounter,
-    /// Time per stage: fetch, judge, render, store, manifest, repair.
+    /// Derives that found their source replaced after writing and started over from the
+    /// new version (so an older job's output never wins).
+    pub source_changed: IntCounter,
+    /// Time per stage: fetch, judge, render, store, recheck, manifest, repair.
     pub stage_duration: HistogramVec,
     /// Bytes of the memory budget currently reserved by running renders.
     pub memory_reserved: IntGauge,
@@ -131,6 +135,10 @@ impl Metrics {
             derived_bytes: b.counter(
                 "derivd_derived_bytes_total",
                 "Bytes of derived objects written.",
+            ),
+            source_changed: b.counter(
+                "derivd_source_changed_total",
+                "Derives that found their source replaced while they ran and started over.",
             ),
             stage_duration: b.seconds(
                 "derivd_stage_duration_seconds",

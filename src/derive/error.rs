@@ -19,6 +19,7 @@ pub mod reason {
     pub const STORE: &str = "store";
     pub const STORE_PERMANENT: &str = "store_permanent";
     pub const LIMIT_EXCEEDED: &str = "limit_exceeded";
+    pub const SOURCE_CHANGED: &str = "source_changed";
 }
 
 #[derive(Debug, Clone, thiserror::Error)]
@@ -41,6 +42,10 @@ pub enum DeriveError {
     /// Waiting on storage outlived the job's time limit.
     #[error("over the {0:?} time limit")]
     Timeout(Duration),
+    /// The source was replaced after every derive of it, as often as the deriver retries
+    /// at once: the message is retried later.
+    #[error("source {0:?} kept changing while it was derived")]
+    SourceChanged(String),
     /// The render task panicked or was cancelled: a bug in derivd or a decoder.
     #[error("render task failed: {0}")]
     Panic(String),
@@ -56,7 +61,7 @@ impl DeriveError {
             | DeriveError::NotAccepted(_) => Fault::Client,
             DeriveError::Engine(e) => e.fault(),
             DeriveError::Store(e) => store_fault(e),
-            DeriveError::Timeout(_) => Fault::Transient,
+            DeriveError::Timeout(_) | DeriveError::SourceChanged(_) => Fault::Transient,
             DeriveError::Panic(_) => Fault::Bug,
         }
     }
@@ -75,6 +80,7 @@ impl DeriveError {
             DeriveError::Store(StoreError::Permanent(_)) => reason::STORE_PERMANENT,
             DeriveError::Store(_) => reason::STORE,
             DeriveError::Timeout(_) => reason::TIMEOUT,
+            DeriveError::SourceChanged(_) => reason::SOURCE_CHANGED,
             DeriveError::Panic(_) => reason::PANIC,
         }
     }

@@ -4,7 +4,8 @@
 //! [`Deriver::derive`] runs the pipeline for one source: fetch (one GET, size-limited) →
 //! probe (header only) → select the transforms → work out what is owed ([`identity`]) →
 //! render everything owed from one decode → write every object → record them in the
-//! manifest. A request succeeds only once every object it owes is written and recorded.
+//! manifest. A request succeeds only once every object it owes is written and recorded,
+//! and the source is still the version it read ([`recheck`]: otherwise it starts over).
 //!
 //! Time: every storage stage is bounded by the request's deadline; the render is not
 //! preempted (see [`render`]) but checks the deadline between engine stages.
@@ -14,6 +15,7 @@ pub mod buckets;
 pub mod budget;
 mod error;
 pub mod identity;
+mod recheck;
 mod render;
 pub mod select;
 pub mod source;
@@ -62,6 +64,17 @@ pub struct Derived {
     pub up_to_date: usize,
 }
 
+/// Passes over a request whose source keeps changing before it gives up (a transient
+/// error: the message is retried later).
+const MAX_PASSES: usize = 3;
+
+/// How one pass over a request ended.
+enum Pass {
+    Done(Derived),
+    /// The source was replaced while the pass ran; what it wrote must be made again.
+    SourceChanged,
+}
+
 /// Everything deriving needs, built once at start-up.
 pub struct Deriver {
     pub store: Arc<dyn ObjectStore>,
@@ -76,6 +89,19 @@ pub struct Deriver {
 impl Deriver {
     /// Makes whatever `req` owes; see the module docs.
     pub async fn derive(&self, req: &DeriveRequest) -> Result<Derived, DeriveError> {
+        for _ in 0..MAX_PASSES {
+            match self.derive_once(req).await? {
+                Pass::Done(derived) => return Ok(derived),
+                Pass::SourceChanged => {
+                    tracing::info!(source = ?req.source, "source replaced while deriving; again");
+                    self.metrics.source_changed.inc();
+                }
+            }
+        }
+        Err(DeriveError::SourceChanged(req.source.clone()))
+    }
+
+    async fn derive_once(&self, req: &DeriveRequest) -> Result<Pass, DeriveError> {
         let mapping = self.buckets.get(req.bucket.as_deref())?;
         mapping.layout.check_source(&req.source)?;
         let deadline = req.deadline;
@@ -96,7 +122,7 @@ impl Deriver {
             up_to_date,
         };
         if owed.is_empty() {
-            return Ok(derived);
+            return Ok(Pass::Done(derived));
         }
         let (engine, budget, metrics) = (&self.engine, &self.budget, &self.metrics);
         let renditions =
@@ -108,11 +134,12 @@ impl Deriver {
             puts.push(put);
             derived.written.push(written);
         }
-        let store = self.store.as_ref();
-        let writes = write::put_all(store, &mapping.derived, puts);
-        self.timed("store", deadline, writes).await?;
-        let record = write::record(store, mapping, &source.key, &source.etag, &derived.written);
-        self.timed("manifest", deadline, record).await?;
+        if !self
+            .commit(mapping, &source, puts, &derived.written, deadline)
+            .await?
+        {
+            return Ok(Pass::SourceChanged);
+        }
         for w in &derived.written {
             self.metrics
                 .derived_objects
@@ -120,7 +147,30 @@ impl Deriver {
                 .inc();
             self.metrics.derived_bytes.inc_by(w.entry.bytes);
         }
-        Ok(derived)
+        Ok(Pass::Done(derived))
+    }
+
+    /// Writes the objects and records them, checking the source before and after the
+    /// merge ([`recheck`]); false (no merge, or a merge to redo) if it changed meanwhile.
+    async fn commit(
+        &self,
+        mapping: &Mapping,
+        source: &Source,
+        puts: Vec<crate::storage::PutRequest>,
+        written: &[Written],
+        deadline: Instant,
+    ) -> Result<bool, DeriveError> {
+        let store = self.store.as_ref();
+        let writes = write::put_all(store, &mapping.derived, puts);
+        self.timed("store", deadline, writes).await?;
+        let current = recheck::still_current(store, mapping, source);
+        if !self.timed("recheck", deadline, current).await? {
+            return Ok(false); // the manifest must not go back to an older version
+        }
+        let record = write::record(store, mapping, &source.key, &source.etag, written);
+        self.timed("manifest", deadline, record).await?;
+        let current = recheck::still_current(store, mapping, source);
+        self.timed("recheck", deadline, current).await
     }
 
     /// How the derived objects of `transforms` made from `source_etag` stand now: one
