@@ -341,3 +341,27 @@ async fn query_protocol_calls_are_matched_by_action_and_denied() {
     assert_eq!(denied.len(), 1);
     assert_eq!(denied[0].action.as_deref(), Some("GetTopicAttributes"));
 }
+
+#[test]
+fn chaos_decisions_follow_the_seed_and_the_rate() {
+    use common::fault_proxy::{Chaos, FaultKind};
+    let a = Chaos::new(7, 0.1);
+    let picks: Vec<_> = (0..20_000).map(|n| a.pick(n)).collect();
+    // The same seed gives the same sequence; another seed another one.
+    assert!((0..20_000).all(|n| a.pick(n) == picks[n as usize]));
+    let b = Chaos::new(8, 0.1);
+    assert!((0..200).any(|n| b.pick(n) != picks[n as usize]));
+    let faulted = picks.iter().flatten().count();
+    assert!(
+        (1_800..2_200).contains(&faulted),
+        "{faulted} of 20000 at 10 %"
+    );
+    for kind in FaultKind::ALL {
+        let n = picks.iter().flatten().filter(|(k, _)| *k == kind).count();
+        assert!((250..550).contains(&n), "{kind:?}: {n}");
+    }
+    let (lo, hi) = a.latency;
+    assert!(picks.iter().flatten().all(|(_, d)| *d >= lo && *d < hi));
+    assert_eq!(Chaos::new(7, 0.0).pick(3), None);
+    assert!((0..100).all(|n| Chaos::new(7, 1.0).pick(n).is_some()));
+}

@@ -33,6 +33,50 @@ pub async fn sqs() -> aws_sdk_sqs::Client {
     aws_sdk_sqs::Client::new(&sdk().await)
 }
 
+pub async fn sns() -> aws_sdk_sns::Client {
+    aws_sdk_sns::Client::new(&sdk().await)
+}
+
+/// A new SNS topic's ARN.
+pub async fn new_topic(sns: &aws_sdk_sns::Client, prefix: &str) -> String {
+    let out = sns.create_topic().name(unique(prefix)).send().await;
+    out.expect("create topic")
+        .topic_arn()
+        .expect("topic ARN")
+        .to_owned()
+}
+
+/// A queue without a redrive policy; its URL.
+pub async fn new_queue(sqs: &aws_sdk_sqs::Client, prefix: &str) -> String {
+    create_queue(sqs, &unique(prefix), None).await
+}
+
+/// Receives (and deletes) every message in the queue until two receives in a row come back
+/// empty; the bodies.
+pub async fn take_all(sqs: &aws_sdk_sqs::Client, url: &str) -> Vec<String> {
+    let mut bodies = Vec::new();
+    let mut empty = 0;
+    while empty < 2 {
+        let op = sqs
+            .receive_message()
+            .queue_url(url)
+            .max_number_of_messages(10);
+        let out = op.wait_time_seconds(1).send().await.expect("receive");
+        empty = if out.messages().is_empty() {
+            empty + 1
+        } else {
+            0
+        };
+        for m in out.messages() {
+            bodies.push(m.body().unwrap_or_default().to_owned());
+            let receipt = m.receipt_handle().unwrap_or_default();
+            let del = sqs.delete_message().queue_url(url).receipt_handle(receipt);
+            del.send().await.expect("delete");
+        }
+    }
+    bodies
+}
+
 /// A unique name: `prefix-<32 hex>`.
 pub fn unique(prefix: &str) -> String {
     format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
