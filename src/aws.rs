@@ -320,6 +320,16 @@ mod tests {
     }
 
     #[test]
+    fn retries_are_standard_mode_with_the_configured_attempts() {
+        use aws_config::retry::RetryMode;
+        let r = retry_config(4, Duration::from_millis(200));
+        assert_eq!(r.mode(), RetryMode::Standard);
+        assert_eq!(r.max_attempts(), 4);
+        assert_eq!(r.initial_backoff(), Duration::from_millis(200));
+        assert_eq!(r.max_backoff(), Duration::from_secs(20));
+    }
+
+    #[test]
     fn no_answer_is_transient() {
         assert_eq!(classify(None, None), Transient);
     }
