@@ -151,7 +151,7 @@ fn drain_counts(log: &str) -> (usize, usize) {
     let jobs_line = |needle: &str| {
         log.lines()
             .filter(|l| l.contains(needle) && l.contains(r#"queue="jobs""#))
-            .last()
+            .next_back()
             .unwrap_or_default()
             .to_owned()
     };
