@@ -150,8 +150,7 @@ fn drain_counts(log: &str) -> (usize, usize) {
     };
     let jobs_line = |needle: &str| {
         log.lines()
-            .filter(|l| l.contains(needle) && l.contains(r#"queue="jobs""#))
-            .next_back()
+            .rfind(|l| l.contains(needle) && l.contains(r#"queue="jobs""#))
             .unwrap_or_default()
             .to_owned()
     };
