@@ -30,6 +30,31 @@ async fn http_body_over_the_limit() {
     env.stop().await;
 }
 
+/// A body that is not UTF-8 gets the route's JSON `{"error"}` 400 like every other
+/// refusal, not the framework's text/plain one (schemathesis found it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_body_not_utf8() {
+    let env = Env::start_embedded(true, |_| ()).await;
+    let resp = reqwest::Client::new()
+        .post(env.svc.url("/v1/jobs"))
+        .header("content-type", "application/json")
+        .body(b"{\"source\": \"\xff\xfe.jpg\"}".to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 400);
+    let kind = resp.headers()["content-type"].to_str().unwrap().to_owned();
+    assert!(kind.starts_with("application/json"), "{kind}");
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert!(
+        body["error"].as_str().is_some_and(|e| e.contains("UTF-8")),
+        "{body}"
+    );
+    assert_eq!(env.depths().await, (0, 0), "nothing was queued");
+    env.lives_on().await;
+    env.stop().await;
+}
+
 /// A notification claiming to come from an allowed topic, without a valid signature:
 /// 403, counted, no certificate fetched, nothing repaired. (Every other forgery —
 /// tampered message, bad base64, unknown signature version, wrong topic, replay, hostile

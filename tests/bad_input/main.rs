@@ -33,6 +33,7 @@
 //! | message of 256 KiB + 1 on a 1 MiB SQS queue (the default since 2025) | rejected `too_large` | | `aws_message_over_derivds_limit_on_a_1_mib_queue` | |
 //! | source S3 refuses (403) | dead-lettered | (`service_embedded` job timeout) | `front::aws_source_access_denied_is_retried_then_dead_lettered` | |
 //! | HTTP body over `max_body_bytes` | refused 413 | `front::http_body_over_the_limit` | | http_hardening |
+//! | HTTP body not UTF-8 | refused 400 (JSON error) | `front::http_body_not_utf8` | | scripts/schemathesis.sh |
 //! | forged SNS message | refused 403, counted | `front::forged_sns_message` | | sns_http (every forgery) |
 //! | 1,000 bad messages in a row (after 500 warm-up) | VmRSS growth ≤ 16 MiB | `memory::a_thousand_bad_messages_leave_resident_memory_flat` | | |
 //!
