@@ -2,12 +2,13 @@
 # The one test command (README "Testing"); .ci/run is exactly this script.
 #
 #   scripts/test.sh            every gate: system set-up, cargo fmt --check, every test,
-#                              clippy -D warnings, and the deploy linters
+#                              schemathesis on the HTTP API, clippy -D warnings, and the
+#                              deploy linters
 #   scripts/test.sh ARGS...    only `cargo test ARGS...` (e.g. `--test engine_corpus`),
 #                              after the same set-up, for iterating on one area
 #
 # Set-up it does itself on a fresh Debian machine: system packages (scripts/setup-system.sh,
-# apt when root), moto into .ci/.venv (~1 min the first time). It starts moto (a real AWS-API
+# apt when root), moto and schemathesis into .ci/.venv (~1 min the first time). It starts moto (a real AWS-API
 # server) on loopback, points the AWS SDK at it with test credentials, and stops it by PID.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +17,7 @@ scripts/setup-system.sh build runtime test
 
 VENV=.ci/.venv
 MOTO_VERSION=5.2.5
+SCHEMATHESIS_VERSION=4.32.5
 MOTO_PORT=${MOTO_PORT:-5000}
 
 for component in rustfmt clippy; do
@@ -25,10 +27,18 @@ for component in rustfmt clippy; do
   }
 done
 
-if [[ "$("$VENV/bin/python" -c 'import moto; print(moto.__version__)' 2>/dev/null)" != "$MOTO_VERSION" ]]; then
+# `python -m pip`, not bin/pip: a venv copied to another folder keeps bin/pip's shebang
+# pointing at the original, which would install there.
+pip_install() { "$VENV/bin/python" -m pip install -q --disable-pip-version-check "$@"; }
+installed() { "$VENV/bin/python" -c "import $1; print($1.__version__)" 2>/dev/null || true; }
+[[ -x $VENV/bin/python ]] || python3 -m venv "$VENV"
+if [[ "$(installed moto)" != "$MOTO_VERSION" ]]; then
   echo "==> installing moto[server]==$MOTO_VERSION into $VENV"
-  python3 -m venv "$VENV"
-  "$VENV/bin/pip" install -q --disable-pip-version-check "moto[server]==$MOTO_VERSION"
+  pip_install "moto[server]==$MOTO_VERSION"
+fi
+if [[ "$(installed schemathesis)" != "$SCHEMATHESIS_VERSION" ]]; then
+  echo "==> installing schemathesis==$SCHEMATHESIS_VERSION into $VENV"
+  pip_install "schemathesis==$SCHEMATHESIS_VERSION"
 fi
 
 full=true
@@ -62,6 +72,8 @@ cargo test --no-fail-fast "$@"
 
 if $full; then
   kill $MOTO_PID 2>/dev/null || true
+  echo "==> schemathesis against a live embedded server (scripts/schemathesis.sh)"
+  scripts/schemathesis.sh
   echo "==> cargo clippy --all-targets -- -D warnings"
   cargo clippy --all-targets -- -D warnings
   scripts/lint-deploy.sh

@@ -1,6 +1,7 @@
 //! `ObjectRemoved` events: when a source is deleted, its derived objects and manifest go too
 //! — but only if the source is still absent when the event is handled (it may have been
 //! uploaded again since), and only with `worker.delete_derived_on_source_removed`.
+//! Absence must be confirmed ([`ObjectStore::confirm_absent`]): a misrouted 404 never deletes.
 
 use std::sync::Arc;
 
@@ -67,7 +68,9 @@ impl Cleaner {
         if mapping.layout.check_source(&o.key).is_err() {
             return Ok(0);
         }
-        if self.store.head(&o.bucket, &o.key).await?.is_some() {
+        // Deleting needs proof, not a HEAD's bodiless 404 (a proxy or a wrong endpoint says
+        // the same): an unconfirmed absence is an error, retried and in the end dead-lettered.
+        if !self.store.confirm_absent(&o.bucket, &o.key).await? {
             self.ignored("source_exists_again");
             return Ok(0);
         }

@@ -35,6 +35,7 @@ contract_tests!(
     overwrite_replaces_everything,
     empty_object,
     missing_is_none,
+    confirm_absent,
     delete_is_idempotent,
     list_by_prefix_in_byte_order,
     list_paginates,

@@ -66,14 +66,23 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .build()?)
 }
 
+/// How long `serve` waits at exit for blocking work still running after the drain. That
+/// is only a decode the grace period gave up on (libjpeg-turbo cannot be interrupted): its
+/// message is already handed back and nothing is written after it, so waiting for it (the
+/// runtime's default on drop) would only stretch SIGTERM past the grace.
+const EXIT_WAIT_FOR_BLOCKING: std::time::Duration = std::time::Duration::from_millis(500);
+
 pub fn serve_cmd(cfg: Config, catalogue: Catalogue) -> anyhow::Result<i32> {
-    runtime()?.block_on(async {
+    let rt = runtime()?;
+    let served = rt.block_on(async {
         let app = Application::build(cfg, catalogue).await?;
         let token = CancellationToken::new();
         tokio::spawn(cancel_on_signal(token.clone()));
         app.run_until_stopped(token).await?;
         Ok(0)
-    })
+    });
+    rt.shutdown_timeout(EXIT_WAIT_FOR_BLOCKING);
+    served
 }
 
 pub fn submit_cmd(cfg: Config, catalogue: Catalogue, args: SubmitArgs) -> anyhow::Result<i32> {

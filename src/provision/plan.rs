@@ -65,7 +65,7 @@ impl Arn {
 /// A work queue and its dead-letter queue.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueuePlan {
-    /// `job queue` or `repair queue`.
+    /// `job queue`, `repair queue` or `rejects queue`.
     pub role: &'static str,
     /// The config key naming it.
     pub key: &'static str,
@@ -94,6 +94,9 @@ pub struct NoticeTopic {
 pub struct Plan {
     pub jobs: QueuePlan,
     pub repair: Option<QueuePlan>,
+    /// `queue.rejects`, when set: a holding queue (no consumer, no redrive) where malformed
+    /// job messages are kept with their reason; not one of [`Plan::queues`].
+    pub rejects: Option<QueuePlan>,
     pub max_receives: u32,
     pub visibility_secs: u64,
     pub job_timeout_secs: u64,
@@ -131,7 +134,11 @@ fn queue_plan(role: &'static str, key: &'static str, value: &str, cfg: &Config) 
         dlq: format!("{name}{}", cfg.provision.dlq_suffix),
         name,
         url,
-        retention_secs: (role == "repair queue").then_some(REPAIR_RETENTION_SECS),
+        retention_secs: match role {
+            "repair queue" => Some(REPAIR_RETENTION_SECS),
+            "rejects queue" => Some(DLQ_RETENTION_SECS),
+            _ => None,
+        },
     }
 }
 
@@ -173,6 +180,11 @@ impl Plan {
                 .repair
                 .as_deref()
                 .map(|name| queue_plan("repair queue", "queue.repair", name, cfg)),
+            rejects: cfg
+                .queue
+                .rejects
+                .as_deref()
+                .map(|name| queue_plan("rejects queue", "queue.rejects", name, cfg)),
             max_receives: cfg.queue.max_receives,
             visibility_secs: cfg.queue.visibility_timeout_secs,
             job_timeout_secs: cfg.worker.job_timeout_secs,
@@ -228,11 +240,11 @@ impl Plan {
                 "set queue.max_receives to 5 or more",
             );
         }
-        for q in self.queues() {
+        for q in self.queues().chain(self.rejects.as_ref()) {
             if q.name.ends_with(".fifo") {
                 let message = format!("{} is a FIFO queue; derivd's queues are standard", q.name);
                 fail(q.key, message, "name a standard queue");
-            } else if q.dlq.len() > MAX_QUEUE_NAME {
+            } else if q.role != "rejects queue" && q.dlq.len() > MAX_QUEUE_NAME {
                 let message = format!("dead-letter queue name {} is over 80 characters", q.dlq);
                 fail(
                     q.key,

@@ -145,6 +145,13 @@ pub trait ObjectStore: Send + Sync + 'static {
         max_bytes: u64,
     ) -> Result<Option<Object>, StoreError>;
     async fn head(&self, bucket: &str, key: &str) -> Result<Option<ObjectMeta>, StoreError>;
+    /// Whether the object is *provably* gone, for decisions that delete things. `head`'s
+    /// `None` is not enough: a HEAD 404 has no body, so a proxy or a wrong endpoint
+    /// answering 404 looks exactly like a deleted object. `Ok(true)` only when the store
+    /// says so in a way a misrouted request cannot (S3: a GET answered `NoSuchKey`, or 405
+    /// for a lost RRS object; local: the bucket folder exists and the record does not);
+    /// `Ok(false)` when the object is there; anything else is an error.
+    async fn confirm_absent(&self, bucket: &str, key: &str) -> Result<bool, StoreError>;
     /// Returns the new object's ETag.
     async fn put(&self, bucket: &str, req: PutRequest) -> Result<String, StoreError>;
     /// Keys starting with `prefix`, in lexicographic (byte) order, up to 1000 a page.

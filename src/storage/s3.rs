@@ -190,6 +190,16 @@ impl ObjectStore for S3Store {
         }))
     }
 
+    async fn confirm_absent(&self, bucket: &str, key: &str) -> Result<bool, StoreError> {
+        // A GET, not a HEAD: only a GET's error body carries S3's NoSuchKey. `get_limited`
+        // with a 0-byte limit refuses a present object from its declared size, unread.
+        match self.get_limited(bucket, key, 0).await {
+            Ok(found) => Ok(found.is_none()),
+            Err(StoreError::TooLarge { .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
     async fn put(&self, bucket: &str, req: PutRequest) -> Result<String, StoreError> {
         validate(bucket, &req.key)?;
         let PutRequest {

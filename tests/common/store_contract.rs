@@ -30,6 +30,7 @@ pub async fn run_all(store: &dyn ObjectStore, bucket: &str, options: Options) {
     overwrite_replaces_everything(store, bucket).await;
     empty_object(store, bucket).await;
     missing_is_none(store, bucket).await;
+    confirm_absent(store, bucket).await;
     size_limited_get(store, bucket).await;
     delete_is_idempotent(store, bucket).await;
     list_by_prefix_in_byte_order(store, bucket).await;
@@ -240,6 +241,30 @@ pub async fn missing_is_none(store: &dyn ObjectStore, bucket: &str) {
     assert!(store.head(bucket, &key).await.expect("head").is_none());
     let page = store.list(bucket, &key, None).await.expect("list");
     assert!(page.objects.is_empty() && page.next.is_none());
+}
+
+/// `confirm_absent`: true for a never-written key, false for present objects (empty or
+/// not); a bucket that does not exist is an error, never "absent".
+pub async fn confirm_absent(store: &dyn ObjectStore, bucket: &str) {
+    let prefix = unique_prefix("confirm-absent");
+    let (gone, empty, full) = (
+        format!("{prefix}gone"),
+        format!("{prefix}empty"),
+        format!("{prefix}full"),
+    );
+    put_ok(store, bucket, &empty, "").await;
+    put_ok(store, bucket, &full, &"x".repeat(5000)).await;
+    assert!(store.confirm_absent(bucket, &gone).await.expect("absent"));
+    for key in [&empty, &full] {
+        assert!(!store.confirm_absent(bucket, key).await.expect("present"));
+    }
+    let no_bucket = format!("nb-{}", uuid::Uuid::new_v4().simple());
+    let err = store.confirm_absent(&no_bucket, &gone).await;
+    assert!(
+        err.is_err(),
+        "missing bucket must not confirm absence: {err:?}"
+    );
+    delete_many(store, bucket, &[empty, full]).await;
 }
 
 /// `get_limited` returns objects up to the limit, refuses larger ones with `TooLarge`, and

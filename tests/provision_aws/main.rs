@@ -10,6 +10,7 @@ mod common;
 
 mod check;
 mod cli;
+mod rejects;
 mod setup;
 
 use aws_sdk_s3::types::{

@@ -33,6 +33,10 @@ pub async fn check(cfg: &Config, c: &Clients) -> Report {
         Some(q) => queue(&mut r, c, &plan, q).await,
         None => None,
     };
+    match &plan.rejects {
+        Some(q) => rejects(&mut r, c, q).await,
+        None => super::setup::no_rejects_queue(&mut r),
+    }
     loss::loss_chain(&mut r, c, &plan, &notifications, repair.as_ref()).await;
     if let Some(jobs) = &jobs {
         loss::job_events(&mut r, &plan, &notifications, jobs);
@@ -122,6 +126,23 @@ async fn queue(r: &mut Report, c: &Clients, plan: &Plan, q: &QueuePlan) -> Optio
         ),
     }
     Some(state)
+}
+
+/// The rejects queue exists (it has no consumer, so no redrive or visibility to check).
+async fn rejects(r: &mut Report, c: &Clients, q: &QueuePlan) {
+    let subject = format!("queue {}", q.name);
+    match calls::find_queue(c, q).await {
+        Ok(Some(_)) => r.push(Status::Ok, subject, "exists (rejects queue)"),
+        Ok(None) => {
+            let message = format!(
+                "does not exist ({} rejects queue): malformed job messages cannot be kept, \
+                 so they are retried and dead-lettered instead",
+                q.key
+            );
+            r.push_fix(Status::Failed, subject, message, SETUP);
+        }
+        Err(e) => r.push_check_error(subject, &e),
+    }
 }
 
 async fn redrive(r: &mut Report, c: &Clients, subject: &str, state: &QueueState) {

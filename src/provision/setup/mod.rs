@@ -40,6 +40,10 @@ pub async fn setup(cfg: &Config, c: &Clients, opts: &SetupOptions) -> Report {
         Some(q) => queues::work_queue(&mut r, c, &plan, q).await,
         None => None,
     };
+    match &plan.rejects {
+        Some(q) => queues::rejects_queue(&mut r, c, q).await,
+        None => no_rejects_queue(&mut r),
+    }
     match &plan.notice_topic {
         Some(Ok(t)) => topics::notice_topic(&mut r, c, t).await,
         _ => r.push(
@@ -70,6 +74,16 @@ pub async fn setup(cfg: &Config, c: &Clients, opts: &SetupOptions) -> Report {
         }
     }
     r
+}
+
+/// Without `queue.rejects` (the AWS default) malformed messages are not kept.
+pub(super) fn no_rejects_queue(r: &mut Report) {
+    r.push(
+        Status::Skipped,
+        "rejects queue",
+        "queue.rejects is unset: a malformed job message gets its failure notice and is \
+         dropped, not kept",
+    );
 }
 
 /// Without `queue.repair` nothing is wired for losses; with RRS objects that is worth a "!".

@@ -159,6 +159,30 @@ async fn create_work_queue(
     calls::create_queue(c, &q.name, attrs).await
 }
 
+/// The rejects queue (`queue.rejects`), created if missing: a holding queue for an
+/// operator, so no redrive, and the dead-letter queues' 14-day retention.
+pub(super) async fn rejects_queue(r: &mut Report, c: &Clients, q: &QueuePlan) {
+    let subject = format!("queue {}", q.name);
+    let message = "rejects queue: malformed job messages with their reason";
+    match calls::find_queue(c, q).await {
+        Ok(Some(_)) => r.push(Status::Ok, subject, format!("exists ({message})")),
+        Ok(None) if q.url.is_some() => {
+            let fix = format!("correct {} or give a name for setup to create", q.key);
+            let text = format!("{} names no queue", q.key);
+            r.push_fix(Status::Failed, subject, text, fix);
+        }
+        Ok(None) => match create_work_queue(c, q, HashMap::new()).await {
+            Ok(_) => r.push(
+                Status::Created,
+                subject,
+                format!("created ({message}; keeps them 14 days)"),
+            ),
+            Err(e) => r.push_setup_error(subject, &e),
+        },
+        Err(e) => r.push_setup_error(subject, &e),
+    }
+}
+
 /// The work queue's dead-letter queue, created if missing.
 async fn dlq(r: &mut Report, c: &Clients, q: &QueuePlan) -> Option<QueueState> {
     let subject = format!("queue {}", q.dlq);

@@ -330,6 +330,23 @@ impl ObjectStore for LocalStore {
         blocking(move || Ok(read_header(&loc)?.map(|(m, _)| m))).await
     }
 
+    async fn confirm_absent(&self, bucket: &str, key: &str) -> Result<bool, StoreError> {
+        let loc = self.locate(bucket, key)?;
+        let dir = self.bucket_dir(bucket)?;
+        blocking(move || {
+            // A missing bucket folder (a wrong data dir, an unmounted volume) is S3's
+            // NoSuchBucket, not proof that the object was deleted.
+            if !dir.is_dir() {
+                return Err(StoreError::Permanent(format!(
+                    "no bucket folder {}",
+                    dir.display()
+                )));
+            }
+            Ok(read_header(&loc)?.is_none())
+        })
+        .await
+    }
+
     async fn put(&self, bucket: &str, req: PutRequest) -> Result<String, StoreError> {
         let loc = self.locate(bucket, &req.key)?;
         blocking(move || put_blocking(loc, req)).await
