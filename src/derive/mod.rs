@@ -17,6 +17,7 @@ pub mod identity;
 mod render;
 pub mod select;
 pub mod source;
+pub mod still;
 mod write;
 
 use std::future::Future;
@@ -34,9 +35,11 @@ pub use source::Source;
 pub use write::Written;
 
 use crate::catalogue::{Catalogue, Transform};
-use crate::engine::Engine;
+use crate::engine::{Engine, Rendition, SourceInfo};
+use crate::extract::Extractors;
 use crate::job::TransformSelection;
 use crate::manifest::{self, Manifest};
+use crate::media::{Detected, MediaKind, MediaType};
 use crate::metrics::Metrics;
 use crate::storage::{ObjectStore, StorageClass};
 
@@ -60,6 +63,30 @@ pub struct Derived {
     pub written: Vec<Written>,
     /// Objects that were already current and so not rewritten.
     pub up_to_date: usize,
+    /// A video's or PDF's facts (duration, size, codec, …; pages, page size).
+    pub facts: Option<crate::extract::Facts>,
+}
+
+/// A probed source: an image's header, or a video's or PDF's facts and local copy.
+enum Probe {
+    Image(SourceInfo),
+    Still(still::Probed),
+}
+
+impl Probe {
+    fn media(&self) -> MediaType {
+        match self {
+            Probe::Image(i) => i.media,
+            Probe::Still(p) => p.media,
+        }
+    }
+
+    fn facts(&self) -> Option<&crate::extract::Facts> {
+        match self {
+            Probe::Image(_) => None,
+            Probe::Still(p) => Some(&p.facts),
+        }
+    }
 }
 
 /// Everything deriving needs, built once at start-up.
@@ -71,6 +98,8 @@ pub struct Deriver {
     pub buckets: BucketMap,
     pub storage_class: StorageClass,
     pub metrics: Metrics,
+    /// ffmpeg and poppler for video and PDF sources (none: only images are accepted).
+    pub extractors: Extractors,
 }
 
 impl Deriver {
@@ -82,8 +111,8 @@ impl Deriver {
         let source = self
             .timed("fetch", deadline, self.fetch(mapping, &req.source))
             .await?;
-        let info = render::probe(&self.engine, &source).await?;
-        let wanted = select::transforms(&self.catalogue, &req.transforms, info.media)?;
+        let probed = self.probe(&source, deadline).await?;
+        let wanted = select::transforms(&self.catalogue, &req.transforms, probed.media())?;
         let (owed, up_to_date) = if req.force {
             (wanted, 0)
         } else {
@@ -94,25 +123,40 @@ impl Deriver {
             bucket: mapping.derived.clone(),
             written: Vec::new(),
             up_to_date,
+            facts: None,
         };
         if owed.is_empty() {
             return Ok(derived);
         }
-        let (engine, budget, metrics) = (&self.engine, &self.budget, &self.metrics);
-        let renditions =
-            render::render(engine, budget, metrics, &source, &info, owed, deadline).await?;
+        let renditions = self
+            .render(mapping, &source, &probed, owed, deadline)
+            .await?;
         let mut puts = Vec::with_capacity(renditions.len());
-        for r in &renditions {
-            let (put, written) =
+        for (r, used) in &renditions {
+            let (put, mut written) =
                 write::derived_object(mapping, &source.key, &source.etag, r, self.storage_class)?;
+            if let Some(used) = used {
+                let v = serde_json::to_value(used).expect("serialises");
+                written.entry.extra.insert("still".into(), v);
+            }
             puts.push(put);
             derived.written.push(written);
         }
+        derived.facts = probed.facts().cloned();
         let store = self.store.as_ref();
         let writes = write::put_all(store, &mapping.derived, puts);
         self.timed("store", deadline, writes).await?;
-        let record = write::record(store, mapping, &source.key, &source.etag, &derived.written);
-        self.timed("manifest", deadline, record).await?;
+        let written = &derived.written;
+        match derived.facts.as_ref() {
+            None => {
+                let record = write::record(store, mapping, &source.key, &source.etag, written);
+                self.timed("manifest", deadline, record).await?;
+            }
+            Some(facts) => {
+                let record = still::record(store, mapping, &source, written, facts);
+                self.timed("manifest", deadline, record).await?;
+            }
+        }
         for w in &derived.written {
             self.metrics
                 .derived_objects
@@ -160,8 +204,51 @@ impl Deriver {
         }
     }
 
+    /// The source's header: an image's by the engine, a video's or PDF's by its tool.
+    async fn probe(&self, source: &Source, deadline: Instant) -> Result<Probe, DeriveError> {
+        match crate::media::detect(source.bytes()) {
+            Detected::Supported(m) if m.kind() != MediaKind::Image => {
+                let p = still::probe(&self.extractors, &self.engine, source, m, deadline);
+                Ok(Probe::Still(p.await?))
+            }
+            _ => Ok(Probe::Image(render::probe(&self.engine, source).await?)),
+        }
+    }
+
+    /// Every owed rendition, each with the frame or page it was made from (videos, PDFs).
+    async fn render(
+        &self,
+        mapping: &Mapping,
+        source: &Source,
+        probe: &Probe,
+        owed: Vec<Arc<Transform>>,
+        deadline: Instant,
+    ) -> Result<Vec<(Rendition, Option<still::StillUsed>)>, DeriveError> {
+        let (engine, budget, metrics) = (&self.engine, &self.budget, &self.metrics);
+        match probe {
+            Probe::Image(info) => {
+                let r = render::render(engine, budget, metrics, source, info, owed, deadline);
+                Ok(r.await?.into_iter().map(|r| (r, None)).collect())
+            }
+            Probe::Still(p) => {
+                let manifest = self.manifest(mapping, &source.key).await?;
+                let recorded = still::recorded(manifest.as_ref(), &source.etag);
+                let memory = self.extractors.tool_memory_bytes;
+                let r = still::render(
+                    engine, budget, metrics, p, memory, owed, &recorded, deadline,
+                );
+                Ok(r.await?.into_iter().map(|(r, u)| (r, Some(u))).collect())
+            }
+        }
+    }
+
     async fn fetch(&self, mapping: &Mapping, key: &str) -> Result<Source, DeriveError> {
-        let max = self.engine.limits().max_input_bytes;
+        let limits = self.engine.limits();
+        // A video may be larger than any image; its own limit is checked once it is sniffed.
+        let max = match self.extractors.video {
+            Some(_) => limits.max_input_bytes.max(limits.max_video_bytes),
+            None => limits.max_input_bytes,
+        };
         let object = self
             .store
             .get_limited(&mapping.source, key, max)

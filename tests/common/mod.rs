@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod bombs;
+pub mod clips;
 pub mod cluster;
 pub mod embedded_queue;
 pub mod fault_proxy;
