@@ -5,71 +5,11 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use common::clips::{self, read_fixture};
-use derivd::catalogue::{Catalogue, Transform};
-use derivd::config::Config;
-use derivd::derive::source::SourceBody;
-use derivd::derive::still::{self, StillUsed};
-use derivd::derive::{MemoryBudget, Source};
-use derivd::engine::{Engine, Rendition};
+use common::stills::{decode, render};
 use derivd::extract::Facts;
-use derivd::media::{detect, Detected};
-use derivd::metrics::Metrics;
-
-fn catalogue() -> Catalogue {
-    Catalogue::built_in(8192).unwrap()
-}
-
-fn transforms(names: &[&str]) -> Vec<Arc<Transform>> {
-    let c = catalogue();
-    names.iter().map(|n| c.get(n).expect(n).clone()).collect()
-}
-
-/// Probe and render `bytes` for `names`, as the deriver does.
-async fn render(
-    bytes: Vec<u8>,
-    names: &[&str],
-    recorded: &BTreeMap<String, f64>,
-) -> (Facts, Vec<(Rendition, StillUsed)>) {
-    let cfg = Config::default();
-    let ex = derivd::backends::extractors(&cfg);
-    let engine = Engine::new(cfg.limits);
-    let Detected::Supported(media) = detect(&bytes) else {
-        panic!("not detected");
-    };
-    let source = Source {
-        key: "clip".into(),
-        etag: "e1".into(),
-        body: SourceBody::Bytes(Bytes::from(bytes)),
-    };
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let probed = still::probe(&ex, &engine, &source, media, deadline)
-        .await
-        .unwrap();
-    let (budget, metrics) = (MemoryBudget::new(4 << 30), Metrics::new());
-    let t = transforms(names);
-    let out = still::render(
-        &engine,
-        &budget,
-        &metrics,
-        &probed,
-        1 << 30,
-        t,
-        recorded,
-        deadline,
-    )
-    .await
-    .unwrap();
-    (probed.facts.clone(), out)
-}
-
-fn decode(r: &Rendition) -> image::RgbImage {
-    image::load_from_memory(&r.bytes).unwrap().to_rgb8()
-}
 
 #[tokio::test]
 async fn every_real_clip_gives_a_poster_of_its_shown_shape() {

@@ -100,6 +100,11 @@ pub fn hd_clip(dir: &Path, seconds: u32) -> PathBuf {
 
 /// A PDF of `pages` pages of `w_pt × h_pt` points, each with a filled rectangle.
 pub fn pdf(pages: usize, w_pt: f64, h_pt: f64) -> Vec<u8> {
+    pdf_with(pages, w_pt, h_pt, "")
+}
+
+/// [`pdf`] with extra page-dictionary entries (`/CropBox [...]`, `/Rotate 90`).
+pub fn pdf_with(pages: usize, w_pt: f64, h_pt: f64, page_extra: &str) -> Vec<u8> {
     let mut out = b"%PDF-1.4\n".to_vec();
     let mut offsets = Vec::new();
     let obj = |out: &mut Vec<u8>, offsets: &mut Vec<usize>, body: String| {
@@ -135,7 +140,7 @@ pub fn pdf(pages: usize, w_pt: f64, h_pt: f64) -> Vec<u8> {
             &mut out,
             &mut offsets,
             format!(
-                "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {w_pt} {h_pt}] /Contents 3 0 R >>"
+                "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {w_pt} {h_pt}] {page_extra} /Contents 3 0 R >>"
             ),
         );
     }
@@ -150,6 +155,24 @@ pub fn pdf(pages: usize, w_pt: f64, h_pt: f64) -> Vec<u8> {
     ));
     out.extend_from_slice(tail.as_bytes());
     out
+}
+
+/// Mean grey level (0..=255) of frame `at` seconds of `clip` as ffmpeg itself shows it
+/// through `vf` (the test's reference).
+pub fn ffmpeg_mean_grey(clip: &Path, at: f64, vf: &str) -> f64 {
+    let out = Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-ss", &format!("{at:.3}"), "-i"])
+        .arg(clip)
+        .args(["-frames:v", "1", "-vf", vf, "-f", "rawvideo", "pipe:1"])
+        .output()
+        .expect("ffmpeg must be installed");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!out.stdout.is_empty(), "ffmpeg gave no frame at {at}");
+    out.stdout.iter().map(|&v| v as f64).sum::<f64>() / out.stdout.len() as f64
 }
 
 /// Mean of each channel of an RGB buffer.

@@ -12,4 +12,5 @@ pub mod moto_plain;
 pub mod outputs;
 pub mod queue_contract;
 pub mod service;
+pub mod stills;
 pub mod store_contract;
