@@ -201,7 +201,13 @@ impl Extractor for Ffmpeg {
         let out = self
             .sandbox
             .run(&self.ffprobe, &args, deadline)
-            .map_err(|f| f.into_error("ffprobe"))?;
+            .map_err(|f| match f.into_error("ffprobe") {
+                // libavutil refuses frame sizes past ~16k² outright: a header claiming one.
+                ExtractError::Corrupt(m) if m.contains("Picture size") => {
+                    ExtractError::LimitExceeded(format!("frame size: {m}"))
+                }
+                e => e,
+            })?;
         let facts = ffprobe::parse(&out.stdout)?;
         ffprobe::check(&facts, self.max_seconds, self.max_pixels)?;
         Ok(Facts::Video(facts))

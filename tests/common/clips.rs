@@ -186,3 +186,40 @@ pub fn mean_rgb(rgb: &[u8]) -> [f64; 3] {
     }
     s.map(|v| v / n)
 }
+
+/// A Matroska (FFV1) clip whose header claims `side × side` (patched from 256×256): the
+/// frame size is refused before any frame is decoded.
+pub fn claimed_size_mkv(dir: &Path, side: u16) -> Vec<u8> {
+    let out = dir.join("small.mkv");
+    ffmpeg(
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "color=c=gray:s=256x256:d=0.04:r=25",
+            "-c:v",
+            "ffv1",
+        ],
+        &out,
+    );
+    let mut b = std::fs::read(out).unwrap();
+    for id in [0xB0u8, 0xBA] {
+        // PixelWidth / PixelHeight: ID, size 2, value 0x0100.
+        let at = b
+            .windows(4)
+            .position(|w| w == [id, 0x82, 0x01, 0x00])
+            .expect("pixel size element");
+        b[at + 2..at + 4].copy_from_slice(&side.to_be_bytes());
+    }
+    b
+}
+
+/// An MP4 (brand isom, not M4A) holding only an AAC track.
+pub fn audio_only_mp4(dir: &Path) -> Vec<u8> {
+    let out = dir.join("audio.mp4");
+    ffmpeg(
+        &["-f", "lavfi", "-i", "sine=d=1", "-c:a", "aac", "-f", "mp4"],
+        &out,
+    );
+    std::fs::read(out).unwrap()
+}
