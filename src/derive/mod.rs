@@ -231,8 +231,14 @@ impl Deriver {
                 Ok(r.await?.into_iter().map(|r| (r, None)).collect())
             }
             Probe::Still(p) => {
-                let manifest = self.manifest(mapping, &source.key).await?;
-                let recorded = still::recorded(manifest.as_ref(), &source.etag);
+                // Only a `best` rule reuses what the manifest recorded.
+                let recorded = match owed.iter().any(|t| still::picks_best(t, p.media)) {
+                    true => {
+                        let manifest = self.manifest(mapping, &source.key).await?;
+                        still::recorded(manifest.as_ref(), &source.etag)
+                    }
+                    false => Default::default(),
+                };
                 let memory = self.extractors.tool_memory_bytes;
                 let r = still::render(
                     engine, budget, metrics, p, memory, owed, &recorded, deadline,

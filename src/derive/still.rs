@@ -71,14 +71,14 @@ pub async fn probe(
         extractor.clone(),
     );
     let work = move || -> Result<Probed, DeriveError> {
-        let mut file = match &dir {
+        // Not synced: the copy lives only as long as this job, read by its own tools.
+        let file = match &dir {
             Some(d) => tempfile::NamedTempFile::new_in(d),
             None => tempfile::NamedTempFile::new(),
         }
         .and_then(|mut f| f.write_all(&bytes).and(f.flush()).map(|_| f))
         .map_err(|e| DeriveError::Panic(format!("local copy of the source: {e}")))?;
         let facts = e.probe(file.path(), media, deadline)?;
-        let _ = file.as_file_mut().sync_data();
         Ok(Probed {
             media,
             facts,
@@ -89,6 +89,11 @@ pub async fn probe(
     tokio::task::spawn_blocking(work)
         .await
         .map_err(|e| DeriveError::Panic(e.to_string()))?
+}
+
+/// Whether `t` picks its frame of a `media` source with `at = "best"`.
+pub fn picks_best(t: &Transform, media: MediaType) -> bool {
+    t.rule(media) == Some(Rule::Video(At::Best))
 }
 
 /// `best` timestamps recorded for this source version, by rule.

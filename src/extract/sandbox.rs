@@ -103,23 +103,8 @@ impl Sandbox {
             })
         })?;
         let pid = child.id() as libc::pid_t;
-        let mut stdout = child.stdout.take().expect("piped");
-        let mut stderr = child.stderr.take().expect("piped");
+        let (out_reader, err_reader) = readers(&mut child, self.max_output_bytes, pid);
         let cap = self.max_output_bytes;
-        let out_reader = std::thread::spawn(move || {
-            let mut buf = Vec::new();
-            let r = (&mut stdout).take(cap + 1).read_to_end(&mut buf);
-            if buf.len() as u64 > cap {
-                // Stop the tool rather than let it block on a full pipe.
-                kill_group(pid);
-            }
-            r.map(|_| buf)
-        });
-        let err_reader = std::thread::spawn(move || {
-            let mut buf = Vec::new();
-            let _ = stderr.read_to_end(&mut buf);
-            buf
-        });
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
             let _ = tx.send(child.wait());
@@ -172,6 +157,33 @@ impl Sandbox {
         set(libc::RLIMIT_CORE, 0)
     }
 }
+
+/// Threads draining the child's stdout (capped: over `cap`, the tool is stopped rather
+/// than left blocked on a full pipe) and stderr.
+fn readers(
+    child: &mut std::process::Child,
+    cap: u64,
+    pid: libc::pid_t,
+) -> (Reader<std::io::Result<Vec<u8>>>, Reader<Vec<u8>>) {
+    let mut stdout = child.stdout.take().expect("piped");
+    let mut stderr = child.stderr.take().expect("piped");
+    let out = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let r = (&mut stdout).take(cap + 1).read_to_end(&mut buf);
+        if buf.len() as u64 > cap {
+            kill_group(pid);
+        }
+        r.map(|_| buf)
+    });
+    let err = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = stderr.read_to_end(&mut buf);
+        buf
+    });
+    (out, err)
+}
+
+type Reader<T> = std::thread::JoinHandle<T>;
 
 fn kill_group(pid: libc::pid_t) {
     // SAFETY: signals our own child's process group (it is its own leader).
