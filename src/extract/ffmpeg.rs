@@ -245,3 +245,52 @@ impl Extractor for Ffmpeg {
 pub(super) fn os(args: &[&str]) -> Vec<OsString> {
     args.iter().map(OsString::from).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts(height: u32, space: &str, transfer: &str, duration: f64) -> VideoFacts {
+        VideoFacts {
+            duration_seconds: duration,
+            width: height * 16 / 9,
+            height,
+            display_width: height * 16 / 9,
+            display_height: height,
+            codec: "h264".into(),
+            frames_per_second: 25.0,
+            rotation: 0,
+            pixel_format: "yuv420p".into(),
+            transfer: transfer.into(),
+            color_space: space.into(),
+            color_range: "tv".into(),
+            sample_aspect: 1.0,
+        }
+    }
+
+    #[test]
+    fn the_filter_chain_follows_the_stream_colour() {
+        let hd = filter_chain(&facts(1080, "", "", 5.0), 0.5);
+        assert!(
+            hd.contains("in_color_matrix=bt709") && hd.contains("*0.5"),
+            "{hd}"
+        );
+        let sd = filter_chain(&facts(480, "", "", 5.0), 1.0);
+        assert!(sd.contains("in_color_matrix=bt601"), "{sd}");
+        let hlg = filter_chain(&facts(720, "bt2020nc", "arib-std-b67", 5.0), 1.0);
+        assert!(
+            hlg.starts_with("zscale=t=linear") && hlg.contains("tonemap"),
+            "{hlg}"
+        );
+        assert!(filter_chain(&facts(720, "bt709", "bt709", 5.0), 1.0).ends_with("rgb24"));
+    }
+
+    #[test]
+    fn a_position_past_the_end_takes_the_last_frames() {
+        let v = facts(720, "", "", 0.5);
+        assert_eq!(position(At::Seconds(0.2), &v), 0.2);
+        assert!((position(At::Seconds(1.0), &v) - 0.42).abs() < 1e-9);
+        assert_eq!(position(At::Percent(50.0), &v), 0.25);
+        assert_eq!(position(At::Seconds(3.0), &facts(720, "", "", 0.0)), 3.0);
+    }
+}
