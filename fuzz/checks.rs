@@ -138,6 +138,7 @@ pub fn engine() -> Engine {
         max_output_side: 256,
         max_metadata_bytes: 256 << 10,
         max_jpeg_scans: 64,
+        ..Limits::default()
     })
 }
 

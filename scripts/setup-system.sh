@@ -6,8 +6,9 @@
 # Groups (default: all three):
 #   build    what compiling derivd needs (the bundled libjpeg-turbo is built with cmake, and
 #            its SIMD code with nasm; Debian 12's libturbojpeg 2.1.5 predates TurboJPEG 3)
-#   runtime  what a running derivd process needs next to its binary (the container's
-#            runtime stage installs only this group)
+#   runtime  what a running derivd process needs next to its binary: ffmpeg/ffprobe and
+#            poppler (pdftoppm/pdfinfo) run as separate processes for video and PDF sources
+#            (the container's runtime stage installs only this group)
 #   test     what the test suite and the lint gates need besides (moto and the linters run
 #            from Python virtual environments; curl probes the servers the tests start;
 #            strace traces the local store's fsyncs)
@@ -18,7 +19,7 @@
 set -euo pipefail
 
 BUILD_PACKAGES=(build-essential pkg-config cmake nasm)
-RUNTIME_PACKAGES=(ca-certificates)
+RUNTIME_PACKAGES=(ca-certificates ffmpeg poppler-utils)
 TEST_PACKAGES=(curl python3 python3-venv strace)
 
 groups=()
@@ -27,7 +28,7 @@ for arg in "$@"; do
   case "$arg" in
     build | runtime | test) groups+=("$arg") ;;
     --check) check_only=true ;;
-    -h | --help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "setup-system.sh: unknown argument '$arg' (groups: build runtime test; --check)" >&2; exit 2 ;;
   esac
 done
@@ -46,7 +47,7 @@ if ! command -v dpkg-query >/dev/null; then
   echo "setup-system.sh: not a Debian-family system; install the equivalents of: ${wanted[*]}" >&2
   # Without dpkg we can only check the tools themselves.
   missing_tools=()
-  for tool in cc cmake nasm curl python3; do command -v "$tool" >/dev/null || missing_tools+=("$tool"); done
+  for tool in cc cmake nasm curl python3 ffmpeg ffprobe pdftoppm pdfinfo; do command -v "$tool" >/dev/null || missing_tools+=("$tool"); done
   ((${#missing_tools[@]} == 0)) || { echo "missing commands: ${missing_tools[*]}" >&2; exit 1; }
   exit 0
 fi

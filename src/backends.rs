@@ -9,6 +9,10 @@ use std::sync::Arc;
 use aws_config::SdkConfig;
 
 use crate::config::{Backend, Config};
+use crate::extract::ffmpeg::Ffmpeg;
+use crate::extract::poppler::Poppler;
+use crate::extract::sandbox::Sandbox;
+use crate::extract::{Extractor, Extractors};
 use crate::notice::Notifier;
 use crate::queue::embedded::{EmbeddedQueue, EmbeddedQueueSettings};
 use crate::queue::sqs::SqsQueue;
@@ -129,5 +133,46 @@ impl Backends {
                 ))
             }
         }
+    }
+}
+
+/// Most bytes a tool may write to derivd: one 8-bit RGB still at the pixel limit, plus
+/// headroom for the `best` sampler's thumbnails.
+fn tool_output_cap(max_pixels: u64) -> u64 {
+    max_pixels * 3 + (16 << 20)
+}
+
+/// The video and PDF extractors `[media]` enables, held to `[limits]`.
+pub fn extractors(cfg: &Config) -> Extractors {
+    let (m, l) = (&cfg.media, &cfg.limits);
+    let sandbox = Sandbox {
+        memory_bytes: m.tool_memory_bytes,
+        cpu_seconds: m.tool_cpu_secs,
+        max_output_bytes: tool_output_cap(l.max_input_pixels),
+    };
+    let video = m.video.then(|| {
+        Arc::new(Ffmpeg {
+            ffmpeg: m.ffmpeg.clone(),
+            ffprobe: m.ffprobe.clone(),
+            sandbox,
+            protocols: m.protocols.clone(),
+            max_seconds: l.max_video_seconds as f64,
+            max_pixels: l.max_input_pixels,
+        }) as Arc<dyn Extractor>
+    });
+    let pdf = m.pdf.then(|| {
+        Arc::new(Poppler {
+            pdfinfo: m.pdfinfo.clone(),
+            pdftoppm: m.pdftoppm.clone(),
+            sandbox,
+            max_pages: l.max_pdf_pages,
+            max_pixels: l.max_input_pixels,
+        }) as Arc<dyn Extractor>
+    });
+    Extractors {
+        video,
+        pdf,
+        temp_dir: m.temp_dir.clone(),
+        tool_memory_bytes: m.tool_memory_bytes,
     }
 }

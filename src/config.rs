@@ -27,6 +27,7 @@ pub struct Config {
     pub sns: SnsConfig,
     pub serve: ServeConfig,
     pub provision: ProvisionConfig,
+    pub media: MediaConfig,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
@@ -377,10 +378,12 @@ fn set_path(table: &mut toml::Table, path: &[String], value: toml::Value) {
 }
 
 mod defaults;
+mod media;
 mod provision;
 mod serve;
 mod validate;
 
+pub use media::MediaConfig;
 pub use provision::ProvisionConfig;
 pub use serve::{Role, ServeConfig};
 

@@ -32,6 +32,7 @@
 //! | [`notice`] | completion notices: SNS or a JSONL file |
 //! | [`aws`] | AWS SDK set-up and error classification |
 //! | [`backends`] | opening the store, queues and notifier a configuration names |
+//! | [`extract`] | one video frame (ffmpeg) or PDF page (poppler), run as sandboxed processes |
 //! | **the core** | |
 //! | [`derive`] | the one producer of derived objects: fetch → probe → owed → render → write → record |
 //! | **paths that use it** | |
@@ -60,6 +61,7 @@ pub mod cost;
 pub mod derive;
 pub mod engine;
 pub mod ensure;
+pub mod extract;
 pub mod http;
 pub mod job;
 pub mod keys;

@@ -103,6 +103,29 @@ pub async fn merge(
     source_etag: &str,
     entries: &BTreeMap<String, ManifestEntry>,
 ) -> Result<Manifest, StoreError> {
+    let none = BTreeMap::new();
+    merge_with(
+        store,
+        bucket,
+        layout,
+        source_key,
+        source_etag,
+        entries,
+        &none,
+    )
+    .await
+}
+
+/// [`merge`], also setting top-level fields (a video's or PDF's `source` facts).
+pub async fn merge_with(
+    store: &dyn ObjectStore,
+    bucket: &str,
+    layout: &KeyLayout,
+    source_key: &str,
+    source_etag: &str,
+    entries: &BTreeMap<String, ManifestEntry>,
+    fields: &BTreeMap<String, serde_json::Value>,
+) -> Result<Manifest, StoreError> {
     let key = layout
         .manifest_key(source_key)
         .map_err(|e| StoreError::InvalidKey(e.to_string()))?;
@@ -134,6 +157,7 @@ pub async fn merge(
             )));
         }
         manifest.merge(source_etag, entries);
+        manifest.extra.extend(fields.clone());
         let body = serde_json::to_vec_pretty(&manifest).expect("manifest serialises");
         let req = PutRequest {
             key: key.clone(),

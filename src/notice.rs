@@ -30,6 +30,10 @@ pub struct Notice {
     /// ... and the first [`BODY_EXCERPT_BYTES`] of its body, so the sender can tell which.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body: Option<String>,
+    /// A video's or PDF's facts (duration, frame size, codec, fps, rotation; page count
+    /// and size), in the success notice of a job on one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub facts: Option<crate::extract::Facts>,
 }
 
 /// How much of a malformed message's body its failure notice quotes.
@@ -47,6 +51,7 @@ impl Notice {
             error: Some(error),
             message_id: Some(message_id.to_string()),
             body: Some(excerpt(body, BODY_EXCERPT_BYTES).to_string()),
+            facts: None,
         }
     }
 }

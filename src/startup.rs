@@ -59,6 +59,10 @@ impl Application {
         let metrics = Metrics::new();
         let catalogue = Arc::new(catalogue);
         let buckets = BucketMap::from_config(&cfg);
+        let extractors = crate::backends::extractors(&cfg);
+        // A worker without ffmpeg must not drop video jobs as the client's fault: refuse
+        // to start instead, saying what to install or which key disables the type.
+        extractors.check().map_err(|e| anyhow::anyhow!("{e}"))?;
         let deriver = Arc::new(Deriver {
             store: store.clone(),
             engine: Engine::new(cfg.limits),
@@ -67,6 +71,7 @@ impl Application {
             buckets: buckets.clone(),
             storage_class: cfg.storage.storage_class,
             metrics: metrics.clone(),
+            extractors: extractors.clone(),
         });
         let admission = Admission {
             buckets: buckets.clone(),
@@ -86,7 +91,8 @@ impl Application {
             notifier,
             (jobs.clone(), rejects),
         ));
-        let view = Arc::new(catalogue_view(&catalogue, &buckets));
+        let view = catalogue_view(&catalogue, &buckets).only(|m| extractors.enabled(m));
+        let view = Arc::new(view);
         let http = match cfg.http.listen.is_some() {
             true => Some(
                 http(

@@ -78,6 +78,7 @@ impl App {
             buckets: BucketMap::from_config(&self.cfg),
             storage_class: self.cfg.storage.storage_class,
             metrics: Default::default(),
+            extractors: Default::default(),
         }
     }
 

@@ -106,6 +106,10 @@ fn catalogue_json_matches_the_transforms_folder() {
         names,
         [
             "icon-64-png",
+            "page-preview-1024",
+            "page-thumb-256",
+            "poster-640",
+            "poster-best-320",
             "preview-512",
             "thumb-128",
             "thumb-256",

@@ -4,6 +4,7 @@
 //! start-up with an error naming the file and the key. The public view of the catalogue
 //! (which transforms apply to which media type, where their outputs live) is [`view`].
 
+pub mod rule;
 pub mod spec;
 pub mod view;
 
@@ -22,6 +23,22 @@ const BUILT_IN: &[(&str, &str)] = &[
     (
         "icon-64-png",
         include_str!("../../transforms/icon-64-png.toml"),
+    ),
+    (
+        "page-preview-1024",
+        include_str!("../../transforms/page-preview-1024.toml"),
+    ),
+    (
+        "page-thumb-256",
+        include_str!("../../transforms/page-thumb-256.toml"),
+    ),
+    (
+        "poster-640",
+        include_str!("../../transforms/poster-640.toml"),
+    ),
+    (
+        "poster-best-320",
+        include_str!("../../transforms/poster-best-320.toml"),
     ),
     (
         "preview-512",

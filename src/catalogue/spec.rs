@@ -6,8 +6,9 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::rule::{At, Rule};
 use crate::keys::is_valid_transform_name;
-use crate::media::{MediaRange, MediaType, OutputFormat};
+use crate::media::{MediaKind, MediaRange, MediaType, OutputFormat};
 
 /// Bumped whenever the engine changes the pixels or bytes it makes for an unchanged
 /// transform file, so the digest of every transform changes and `audit` sees stale objects.
@@ -58,6 +59,28 @@ struct TransformFile {
     metadata: MetadataPolicy,
     output: OutputFile,
     resize: ResizeFile,
+    #[serde(default)]
+    source: SourceFile,
+}
+
+/// `[source.video]` / `[source.pdf]`: which frame or page of a non-image source is used.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SourceFile {
+    video: Option<VideoSourceFile>,
+    pdf: Option<PdfSourceFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VideoSourceFile {
+    at: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PdfSourceFile {
+    page: u32,
 }
 
 #[derive(Debug, Deserialize)]
@@ -90,8 +113,25 @@ pub struct Transform {
     pub resize: ResizeSpec,
     pub cache_control: Option<String>,
     pub metadata: MetadataPolicy,
+    /// Frame and page rules for video and PDF sources (`[source.*]`).
+    pub source: SourceRules,
     #[serde(skip)]
     pub digest: String,
+}
+
+/// Which frame or page a transform uses; unset means `at = "1s"` and `page = 1`.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+pub struct SourceRules {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub video: Option<At>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pdf: Option<u32>,
+}
+
+impl SourceRules {
+    fn is_default(&self) -> bool {
+        self.video.is_none() && self.pdf.is_none()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -149,6 +189,7 @@ impl Transform {
             .iter()
             .map(|a| MediaRange::parse(a).map_err(|m| bad("accepts", m)))
             .collect::<Result<Vec<_>, _>>()?;
+        let source = validate_source(file.source, &accepts)?;
         let output = validate_output(file.output)?;
         let resize = validate_resize(file.resize, max_side)?;
         if let Some(cc) = &file.cache_control {
@@ -164,6 +205,7 @@ impl Transform {
             resize,
             cache_control: file.cache_control,
             metadata: file.metadata,
+            source,
             digest: String::new(),
         };
         t.digest = t.compute_digest();
@@ -172,12 +214,16 @@ impl Transform {
 
     /// Stable fingerprint of everything that shapes the output bytes (not the description).
     fn compute_digest(&self) -> String {
-        let canonical = serde_json::json!({
+        let mut canonical = serde_json::json!({
             "engine": ENGINE_OUTPUT_VERSION,
             "output": self.output,
             "resize": self.resize,
             "metadata": self.metadata,
         });
+        // Only when set, so image transforms keep the digests they always had.
+        if !self.source.is_default() {
+            canonical["source"] = serde_json::json!(self.source);
+        }
         let hash = Sha256::digest(canonical.to_string().as_bytes());
         hex::encode(&hash[..8])
     }
@@ -185,6 +231,42 @@ impl Transform {
     pub fn accepts(&self, media: MediaType) -> bool {
         self.accepts.iter().any(|r| r.matches(media))
     }
+
+    /// The frame or page this transform takes from a `media` source; `None` for images.
+    pub fn rule(&self, media: MediaType) -> Option<Rule> {
+        match media.kind() {
+            MediaKind::Image => None,
+            MediaKind::Video => Some(Rule::Video(self.source.video.unwrap_or_default())),
+            MediaKind::Document => Some(Rule::Page(self.source.pdf.unwrap_or(1))),
+        }
+    }
+}
+
+fn validate_source(s: SourceFile, accepts: &[MediaRange]) -> Result<SourceRules, SpecError> {
+    let takes = |kind: MediaKind| {
+        MediaType::ALL
+            .iter()
+            .any(|m| m.kind() == kind && accepts.iter().any(|r| r.matches(*m)))
+    };
+    let video = match s.video {
+        None => None,
+        Some(_) if !takes(MediaKind::Video) => {
+            return Err(bad("source.video", "the transform accepts no video type"))
+        }
+        Some(v) => Some(At::parse(&v.at).map_err(|m| bad("source.video.at", m))?),
+    };
+    let pdf = match s.pdf {
+        None => None,
+        Some(_) if !takes(MediaKind::Document) => {
+            return Err(bad(
+                "source.pdf",
+                "the transform does not accept application/pdf",
+            ))
+        }
+        Some(p) if p.page == 0 => return Err(bad("source.pdf.page", "pages count from 1")),
+        Some(p) => Some(p.page),
+    };
+    Ok(SourceRules { video, pdf })
 }
 
 fn validate_output(o: OutputFile) -> Result<OutputSpec, SpecError> {

@@ -37,6 +37,10 @@ fn shipped_catalogue_loads_and_matches_built_in() {
         names,
         [
             "icon-64-png",
+            "page-preview-1024",
+            "page-thumb-256",
+            "poster-640",
+            "poster-best-320",
             "preview-512",
             "thumb-128",
             "thumb-256",
@@ -137,4 +141,44 @@ fn view_lists_types_and_templates() {
     assert_eq!(t.key_template, "derived/{source_key}/preview-512.webp");
     assert!(view.for_media_type("image/heic").is_none());
     assert!(view.to_text().contains("thumb-256"));
+}
+
+#[test]
+fn frame_and_page_rules_are_validated_and_digested_only_when_set() {
+    let head = "description = \"d\"\n[output]\nformat = \"jpeg\"\n\
+                [resize]\nmode = \"fit\"\nwidth = 64\n";
+    let parse = |accepts: &str, extra: &str| {
+        let text = format!("accepts = [{accepts}]\n{head}{extra}");
+        Transform::parse("t", &text, 8192)
+    };
+    let err = |accepts: &str, extra: &str| parse(accepts, extra).unwrap_err().key;
+    assert_eq!(
+        err("\"video/*\"", "[source.video]\nat = \"soon\"\n"),
+        "source.video.at"
+    );
+    assert_eq!(
+        err("\"image/*\"", "[source.video]\nat = \"1s\"\n"),
+        "source.video"
+    );
+    assert_eq!(
+        err("\"application/pdf\"", "[source.pdf]\npage = 0\n"),
+        "source.pdf.page"
+    );
+    assert_eq!(err("\"video/*\"", "[source.pdf]\npage = 1\n"), "source.pdf");
+    assert_eq!(
+        err("\"video/*\"", "[source.video]\nframe = 1\n"),
+        "source.video.frame"
+    );
+    let best = parse("\"video/*\"", "[source.video]\nat = \"best\"\n").unwrap();
+    let plain = parse("\"video/*\"", "").unwrap();
+    let image = parse("\"image/*\"", "").unwrap();
+    assert_ne!(best.digest, plain.digest);
+    assert_eq!(
+        plain.digest, image.digest,
+        "no rule set: the digest an image transform has"
+    );
+    let m = crate::media::MediaType::Mp4;
+    assert_eq!(best.rule(m).map(|r| r.key()), Some("at=best".to_string()));
+    assert_eq!(plain.rule(m).map(|r| r.key()), Some("at=1s".to_string()));
+    assert_eq!(image.rule(crate::media::MediaType::Jpeg), None);
 }

@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::spec::{ResizeSpec, Transform};
 use super::Catalogue;
 use crate::keys::KeyLayout;
-use crate::media::{MediaRange, MediaType};
+use crate::media::{MediaKind, MediaRange, MediaType};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct CatalogueView {
@@ -26,6 +26,9 @@ pub struct MediaTypeEntry {
     /// Present for formats that may be animated: what derivd does with the frames.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub animation: Option<&'static str>,
+    /// Present for videos and PDFs: which frame or page the transforms use.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub still: Option<&'static str>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -40,6 +43,9 @@ pub struct TransformEntry {
     pub quality: Option<u8>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cache_control: Option<String>,
+    /// The frame (`video`) or page (`pdf`) rule the transform uses for those sources.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub source_rules: BTreeMap<&'static str, String>,
     /// Changes whenever the output for the same source would change.
     pub digest: String,
 }
@@ -59,6 +65,17 @@ impl CatalogueView {
                     animation: m
                         .may_be_animated()
                         .then_some("animated images: the first frame is used"),
+                    still: match m.kind() {
+                        MediaKind::Video => Some(
+                            "one frame per transform's source_rules.video \
+                             (at = \"1s\" unless the transform says)",
+                        ),
+                        MediaKind::Document => Some(
+                            "one page per transform's source_rules.pdf (page 1 unless the \
+                             transform says), rasterised at the size of the largest output",
+                        ),
+                        MediaKind::Image => None,
+                    },
                 };
                 (m.mime().to_string(), entry)
             })
@@ -73,6 +90,14 @@ impl CatalogueView {
             media_types,
             transforms,
         }
+    }
+
+    /// The view without the media types `enabled` refuses (a type whose tool this
+    /// deployment disabled); transforms that then apply to nothing stay listed.
+    pub fn only(mut self, enabled: impl Fn(MediaType) -> bool) -> CatalogueView {
+        self.media_types
+            .retain(|mime, _| MediaType::from_mime(mime).is_some_and(&enabled));
+        self
     }
 
     /// The view restricted to one source media type (`GET /v1/catalogue/{type}/{subtype}`).
@@ -133,6 +158,23 @@ fn entry(t: &Transform, layout: &KeyLayout) -> TransformEntry {
         resize: t.resize.clone(),
         quality: t.output.quality,
         cache_control: t.cache_control.clone(),
+        source_rules: source_rules(t),
         digest: t.digest.clone(),
     }
+}
+
+/// The effective rule for each non-image kind the transform accepts.
+fn source_rules(t: &Transform) -> BTreeMap<&'static str, String> {
+    let mut rules = BTreeMap::new();
+    for m in MediaType::ALL.into_iter().filter(|m| t.accepts(*m)) {
+        let name = match m.kind() {
+            MediaKind::Video => "video",
+            MediaKind::Document => "pdf",
+            MediaKind::Image => continue,
+        };
+        if let Some(rule) = t.rule(m) {
+            rules.insert(name, rule.key());
+        }
+    }
+    rules
 }

@@ -22,6 +22,7 @@ impl Default for Config {
             sns: SnsConfig::default(),
             serve: ServeConfig::default(),
             provision: ProvisionConfig::default(),
+            media: MediaConfig::default(),
         }
     }
 }

@@ -8,6 +8,7 @@ impl Config {
         self.validate_buckets()?;
         self.validate_http()?;
         self.sns.validate()?;
+        self.media.validate()?;
         self.provision.validate(&self.bucket_mappings())?;
         self.validate_roles()
     }

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use crate::engine::{EngineError, Fault};
+use crate::extract::ExtractError;
 use crate::keys::KeyError;
 use crate::storage::StoreError;
 
@@ -37,6 +38,9 @@ pub enum DeriveError {
     NotAccepted(String),
     #[error(transparent)]
     Engine(#[from] EngineError),
+    /// A video or PDF source's tool (ffmpeg, poppler) failed: see [`ExtractError`].
+    #[error(transparent)]
+    Extract(#[from] ExtractError),
     #[error(transparent)]
     Store(#[from] StoreError),
     /// Waiting on storage outlived the job's time limit.
@@ -60,6 +64,7 @@ impl DeriveError {
             | DeriveError::UnknownTransform(_)
             | DeriveError::NotAccepted(_) => Fault::Client,
             DeriveError::Engine(e) => e.fault(),
+            DeriveError::Extract(e) => e.fault(),
             DeriveError::Store(e) => store_fault(e),
             DeriveError::Timeout(_) | DeriveError::SourceChanged(_) => Fault::Transient,
             DeriveError::Panic(_) => Fault::Bug,
@@ -75,6 +80,7 @@ impl DeriveError {
             DeriveError::UnknownTransform(_) => reason::UNKNOWN_TRANSFORM,
             DeriveError::NotAccepted(_) => reason::NOT_ACCEPTED,
             DeriveError::Engine(e) => e.kind(),
+            DeriveError::Extract(e) => e.kind(),
             DeriveError::Store(StoreError::InvalidKey(_)) => reason::INVALID_KEY,
             DeriveError::Store(StoreError::TooLarge { .. }) => reason::LIMIT_EXCEEDED,
             DeriveError::Store(StoreError::Permanent(_)) => reason::STORE_PERMANENT,

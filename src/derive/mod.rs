@@ -19,6 +19,7 @@ mod recheck;
 mod render;
 pub mod select;
 pub mod source;
+pub mod still;
 mod write;
 
 use std::future::Future;
@@ -36,9 +37,11 @@ pub use source::Source;
 pub use write::Written;
 
 use crate::catalogue::{Catalogue, Transform};
-use crate::engine::Engine;
+use crate::engine::{Engine, Rendition, SourceInfo};
+use crate::extract::Extractors;
 use crate::job::TransformSelection;
 use crate::manifest::{self, Manifest};
+use crate::media::{Detected, MediaKind, MediaType};
 use crate::metrics::Metrics;
 use crate::storage::{ObjectStore, StorageClass};
 
@@ -62,6 +65,30 @@ pub struct Derived {
     pub written: Vec<Written>,
     /// Objects that were already current and so not rewritten.
     pub up_to_date: usize,
+    /// A video's or PDF's facts (duration, size, codec, …; pages, page size).
+    pub facts: Option<crate::extract::Facts>,
+}
+
+/// A probed source: an image's header, or a video's or PDF's facts and local copy.
+enum Probe {
+    Image(SourceInfo),
+    Still(still::Probed),
+}
+
+impl Probe {
+    fn media(&self) -> MediaType {
+        match self {
+            Probe::Image(i) => i.media,
+            Probe::Still(p) => p.media,
+        }
+    }
+
+    fn facts(&self) -> Option<&crate::extract::Facts> {
+        match self {
+            Probe::Image(_) => None,
+            Probe::Still(p) => Some(&p.facts),
+        }
+    }
 }
 
 /// Passes over a request whose source keeps changing before it gives up (a transient
@@ -84,6 +111,8 @@ pub struct Deriver {
     pub buckets: BucketMap,
     pub storage_class: StorageClass,
     pub metrics: Metrics,
+    /// ffmpeg and poppler for video and PDF sources (none: only images are accepted).
+    pub extractors: Extractors,
 }
 
 impl Deriver {
@@ -108,8 +137,8 @@ impl Deriver {
         let source = self
             .timed("fetch", deadline, self.fetch(mapping, &req.source))
             .await?;
-        let info = render::probe(&self.engine, &source).await?;
-        let wanted = select::transforms(&self.catalogue, &req.transforms, info.media)?;
+        let probed = self.probe(&source, deadline).await?;
+        let wanted = select::transforms(&self.catalogue, &req.transforms, probed.media())?;
         let (owed, up_to_date) = if req.force {
             (wanted, 0)
         } else {
@@ -120,22 +149,29 @@ impl Deriver {
             bucket: mapping.derived.clone(),
             written: Vec::new(),
             up_to_date,
+            facts: None,
         };
         if owed.is_empty() {
             return Ok(Pass::Done(derived));
         }
-        let (engine, budget, metrics) = (&self.engine, &self.budget, &self.metrics);
-        let renditions =
-            render::render(engine, budget, metrics, &source, &info, owed, deadline).await?;
+        let renditions = self
+            .render(mapping, &source, &probed, owed, deadline)
+            .await?;
         let mut puts = Vec::with_capacity(renditions.len());
-        for r in &renditions {
-            let (put, written) =
+        for (r, used) in &renditions {
+            let (put, mut written) =
                 write::derived_object(mapping, &source.key, &source.etag, r, self.storage_class)?;
+            if let Some(used) = used {
+                let v = serde_json::to_value(used).expect("serialises");
+                written.entry.extra.insert("still".into(), v);
+            }
             puts.push(put);
             derived.written.push(written);
         }
+        derived.facts = probed.facts().cloned();
+        let (written, facts) = (&derived.written, derived.facts.as_ref());
         if !self
-            .commit(mapping, &source, puts, &derived.written, deadline)
+            .commit(mapping, &source, puts, written, facts, deadline)
             .await?
         {
             return Ok(Pass::SourceChanged);
@@ -158,6 +194,7 @@ impl Deriver {
         source: &Source,
         puts: Vec<crate::storage::PutRequest>,
         written: &[Written],
+        facts: Option<&crate::extract::Facts>,
         deadline: Instant,
     ) -> Result<bool, DeriveError> {
         let store = self.store.as_ref();
@@ -167,8 +204,16 @@ impl Deriver {
         if !self.timed("recheck", deadline, current).await? {
             return Ok(false); // the manifest must not go back to an older version
         }
-        let record = write::record(store, mapping, &source.key, &source.etag, written);
-        self.timed("manifest", deadline, record).await?;
+        match facts {
+            None => {
+                let record = write::record(store, mapping, &source.key, &source.etag, written);
+                self.timed("manifest", deadline, record).await?;
+            }
+            Some(facts) => {
+                let record = still::record(store, mapping, source, written, facts);
+                self.timed("manifest", deadline, record).await?;
+            }
+        }
         let current = recheck::still_current(store, mapping, source);
         self.timed("recheck", deadline, current).await
     }
@@ -210,8 +255,57 @@ impl Deriver {
         }
     }
 
+    /// The source's header: an image's by the engine, a video's or PDF's by its tool.
+    async fn probe(&self, source: &Source, deadline: Instant) -> Result<Probe, DeriveError> {
+        match crate::media::detect(source.bytes()) {
+            Detected::Supported(m) if m.kind() != MediaKind::Image => {
+                let p = still::probe(&self.extractors, &self.engine, source, m, deadline);
+                Ok(Probe::Still(p.await?))
+            }
+            _ => Ok(Probe::Image(render::probe(&self.engine, source).await?)),
+        }
+    }
+
+    /// Every owed rendition, each with the frame or page it was made from (videos, PDFs).
+    async fn render(
+        &self,
+        mapping: &Mapping,
+        source: &Source,
+        probe: &Probe,
+        owed: Vec<Arc<Transform>>,
+        deadline: Instant,
+    ) -> Result<Vec<(Rendition, Option<still::StillUsed>)>, DeriveError> {
+        let (engine, budget, metrics) = (&self.engine, &self.budget, &self.metrics);
+        match probe {
+            Probe::Image(info) => {
+                let r = render::render(engine, budget, metrics, source, info, owed, deadline);
+                Ok(r.await?.into_iter().map(|r| (r, None)).collect())
+            }
+            Probe::Still(p) => {
+                // Only a `best` rule reuses what the manifest recorded.
+                let recorded = match owed.iter().any(|t| still::picks_best(t, p.media)) {
+                    true => {
+                        let manifest = self.manifest(mapping, &source.key).await?;
+                        still::recorded(manifest.as_ref(), &source.etag)
+                    }
+                    false => Default::default(),
+                };
+                let memory = self.extractors.tool_memory_bytes;
+                let r = still::render(
+                    engine, budget, metrics, p, memory, owed, &recorded, deadline,
+                );
+                Ok(r.await?.into_iter().map(|(r, u)| (r, Some(u))).collect())
+            }
+        }
+    }
+
     async fn fetch(&self, mapping: &Mapping, key: &str) -> Result<Source, DeriveError> {
-        let max = self.engine.limits().max_input_bytes;
+        let limits = self.engine.limits();
+        // A video may be larger than any image; its own limit is checked once it is sniffed.
+        let max = match self.extractors.video {
+            Some(_) => limits.max_input_bytes.max(limits.max_video_bytes),
+            None => limits.max_input_bytes,
+        };
         let object = self
             .store
             .get_limited(&mapping.source, key, max)

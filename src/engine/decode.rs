@@ -19,6 +19,7 @@ use std::io::Cursor;
 use image::codecs::png::PngDecoder;
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader};
 
+use super::bitmap::Bitmap;
 use super::color::{to_srgb_deferred, ColorFix, Pixels, Srgb};
 use super::error::{from_image, EngineError};
 use super::frame::Frame;
@@ -55,6 +56,13 @@ enum Kind {
     },
     Other {
         png: Option<png::Info>,
+    },
+    /// Pixels decoded elsewhere (a video frame, a PDF page): `bytes` is upright 8-bit
+    /// sRGB, three bytes a pixel, `width × height` of them — maybe fewer than the
+    /// source's own size, as if shrunk on load.
+    Raw {
+        width: u32,
+        height: u32,
     },
 }
 
@@ -112,6 +120,25 @@ impl<'a> Source<'a> {
         })
     }
 
+    /// A still made by `extract`: already upright and sRGB, so nothing is left to do but
+    /// copy it into the frame the cascade resizes. `size` is the source's own (display)
+    /// size, which outputs are planned against; the still may be smaller.
+    pub fn raw(media: MediaType, size: (u32, u32), still: (u32, u32), rgb: &'a [u8]) -> Self {
+        Source {
+            media,
+            width: size.0,
+            height: size.1,
+            orientation: 1,
+            estimated_bytes: rgb.len() as u64,
+            bytes: rgb,
+            max_metadata: 0,
+            kind: Kind::Raw {
+                width: still.0,
+                height: still.1,
+            },
+        }
+    }
+
     /// Upright dimensions (after EXIF orientation).
     pub fn upright_size(&self) -> (u32, u32) {
         if orient::swaps_axes(self.orientation) {
@@ -144,6 +171,18 @@ impl<'a> Source<'a> {
                 }
             }
             Kind::Other { png } => self.decode_other(png.as_ref())?,
+            Kind::Raw { width, height } => {
+                let bitmap = Bitmap {
+                    width: *width,
+                    height: *height,
+                    channels: 3,
+                    data: self.bytes.to_vec(),
+                };
+                return Ok(Decoded {
+                    frame: Frame::Rgb(bitmap),
+                    fix: None,
+                });
+            }
         };
         Ok(Decoded {
             frame: Frame::Rgb(srgb.bitmap),
@@ -203,14 +242,16 @@ fn jpeg_caps(h: &jpeg::Header, limits: &Limits) -> jpeg::Caps {
     }
 }
 
-fn image_format(media: MediaType) -> ImageFormat {
-    match media {
+fn image_format(media: MediaType) -> Result<ImageFormat, EngineError> {
+    Ok(match media {
         MediaType::Jpeg => ImageFormat::Jpeg,
         MediaType::Png => ImageFormat::Png,
         MediaType::Webp => ImageFormat::WebP,
         MediaType::Gif => ImageFormat::Gif,
         MediaType::Tiff => ImageFormat::Tiff,
-    }
+        // Videos and PDFs reach the engine as pixels (`render_still`), never as bytes.
+        other => return Err(EngineError::UnsupportedFormat(other.mime().into())),
+    })
 }
 
 /// An `image` decoder whose allocations are capped at `max_alloc`. A PNG's decoder reads
@@ -233,7 +274,7 @@ fn other_decoder<'b>(
         dec.set_limits(caps).map_err(from_image)?;
         return Ok(Box::new(dec));
     }
-    let mut reader = ImageReader::with_format(Cursor::new(bytes), image_format(media));
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), image_format(media)?);
     reader.limits(caps);
     Ok(Box::new(reader.into_decoder().map_err(from_image)?))
 }

@@ -109,6 +109,8 @@ pub fn image_crate(media: MediaType, width: u32, height: u32, color: ColorType) 
         MediaType::Webp => 8 * px,
         MediaType::Tiff => decoded / 8 + FIXED,
         MediaType::Jpeg => 0,
+        // Not decoded here: their pixels arrive from `extract` (`render_still`).
+        _ => 0,
     };
     conversions + working + FIXED
 }

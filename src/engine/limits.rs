@@ -21,6 +21,13 @@ pub struct Limits {
     /// before decoding: each scan is another pass over every coefficient, so thousands of
     /// tiny repeated scans cost minutes of CPU. 500 is libjpeg-turbo's own limit.
     pub max_jpeg_scans: u32,
+    /// Largest video source file, in bytes. Video sources are fetched up to this size
+    /// (images are still refused over `max_input_bytes`).
+    pub max_video_bytes: u64,
+    /// Longest video, in seconds, from the container's header.
+    pub max_video_seconds: u64,
+    /// Most pages a PDF source may have, from its header.
+    pub max_pdf_pages: u32,
 }
 
 /// The smallest metadata cap accepted: EXIF blocks alone reach 64 KiB (one JPEG segment).
@@ -34,6 +41,9 @@ impl Default for Limits {
             max_output_side: 8192,
             max_metadata_bytes: 4 << 20,
             max_jpeg_scans: 500,
+            max_video_bytes: 1 << 30,
+            max_video_seconds: 4 * 3600,
+            max_pdf_pages: 5000,
         }
     }
 }
@@ -46,6 +56,9 @@ impl Limits {
             ("max_input_bytes", self.max_input_bytes == 0),
             ("max_output_side", self.max_output_side == 0),
             ("max_jpeg_scans", self.max_jpeg_scans == 0),
+            ("max_video_bytes", self.max_video_bytes == 0),
+            ("max_video_seconds", self.max_video_seconds == 0),
+            ("max_pdf_pages", self.max_pdf_pages == 0),
         ];
         if let Some((key, _)) = zero.iter().find(|(_, is_zero)| *is_zero) {
             return Err((key, "must be above zero".into()));
@@ -104,6 +117,13 @@ mod tests {
                 ..d
             }),
             "max_input_pixels"
+        );
+        assert_eq!(
+            bad(Limits {
+                max_pdf_pages: 0,
+                ..d
+            }),
+            "max_pdf_pages"
         );
     }
 }

@@ -128,6 +128,38 @@ impl Engine {
         })
     }
 
+    /// Makes every transform's rendition from pixels decoded elsewhere: a video frame or a
+    /// PDF page from [`crate::extract`] (upright 8-bit sRGB RGB, `width × height × 3`
+    /// bytes), through the same cascade as a decoded image. Outputs are planned against
+    /// `size`, the source's own upright size (a video's display size), of which the still
+    /// may be a shrunk copy.
+    pub fn render_still(
+        &self,
+        media: MediaType,
+        size: (u32, u32),
+        (width, height, rgb): (u32, u32, &[u8]),
+        transforms: &[Arc<Transform>],
+        deadline: Deadline,
+    ) -> Result<Vec<Rendition>, EngineError> {
+        guard(|| {
+            if rgb.len() as u64 != width as u64 * height as u64 * 3 || width == 0 || height == 0 {
+                return Err(EngineError::Internal(format!(
+                    "still of {width}×{height} with {} bytes",
+                    rgb.len()
+                )));
+            }
+            let pixels = width as u64 * height as u64;
+            if pixels > self.limits.max_input_pixels {
+                return Err(EngineError::LimitExceeded(format!(
+                    "still {width}×{height} is over the {} pixel limit",
+                    self.limits.max_input_pixels
+                )));
+            }
+            let src = decode::Source::raw(media, size, (width, height), rgb);
+            render::render(&src, transforms, self.limits.max_output_side, deadline)
+        })
+    }
+
     fn open<'a>(&self, bytes: &'a [u8]) -> Result<decode::Source<'a>, EngineError> {
         if bytes.len() as u64 > self.limits.max_input_bytes {
             return Err(EngineError::LimitExceeded(format!(

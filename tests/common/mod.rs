@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod bombs;
+pub mod clips;
 pub mod cluster;
 pub mod embedded_queue;
 pub mod fault_proxy;
@@ -11,4 +12,5 @@ pub mod moto_plain;
 pub mod outputs;
 pub mod queue_contract;
 pub mod service;
+pub mod stills;
 pub mod store_contract;

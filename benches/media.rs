@@ -1,0 +1,250 @@
+//! Video posters and PDF page previews against their floors, in the same run.
+//!
+//! - **poster**: a 5-output job (W2's sizes: 2048/1024 JPEG, 512 WebP, 256 JPEG, 128 fill)
+//!   with `at = "1s"` on a generated 1920×1080 H.264 10 s clip, through the still path the
+//!   deriver uses (ffprobe, one ffmpeg extraction, the engine cascade), against
+//!   `ffmpeg -ss 1 -i clip -frames:v 1 -f rawvideo` alone (with `-threads 1` like derivd's
+//!   runs, and with ffmpeg's default threads);
+//! - **page**: `page-preview-1024` + `page-thumb-256` on the corpus PDFs (pdfinfo, one
+//!   pdftoppm, the cascade) against `pdftoppm` alone at the resolution the preview needs.
+//!
+//! Interleaved per round, medians printed; peak RSS of this process and of the largest
+//! tool process (getrusage).
+//!
+//! ```text
+//! cargo bench --bench media          # DERIVD_MEDIA_ROUNDS=7
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use derivd::catalogue::Transform;
+use derivd::config::Config;
+use derivd::derive::source::SourceBody;
+use derivd::derive::{still, MemoryBudget, Source};
+use derivd::engine::Engine;
+use derivd::extract::Extractors;
+use derivd::media::{detect, Detected};
+use derivd::metrics::Metrics;
+
+const W2: [(&str, &str, u32, &str); 5] = [
+    ("poster-2048", "jpeg", 2048, "fit"),
+    ("poster-1024", "jpeg", 1024, "fit"),
+    ("poster-512", "webp", 512, "fit"),
+    ("poster-256", "jpeg", 256, "fit"),
+    ("poster-128", "jpeg", 128, "fill"),
+];
+
+fn poster_transforms() -> Vec<Arc<Transform>> {
+    W2.iter()
+        .map(|(name, format, side, mode)| {
+            let q = if *side == 2048 { 85 } else { 80 };
+            let text = format!(
+                "description = \"bench\"\naccepts = [\"video/*\"]\n[source.video]\nat = \"1s\"\n\
+                 [output]\nformat = \"{format}\"\nquality = {q}\n\
+                 [resize]\nmode = \"{mode}\"\nwidth = {side}\nheight = {side}\n"
+            );
+            Arc::new(Transform::parse(name, &text, 8192).unwrap())
+        })
+        .collect()
+}
+
+fn page_transforms() -> Vec<Arc<Transform>> {
+    let c = derivd::catalogue::Catalogue::built_in(8192).unwrap();
+    ["page-preview-1024", "page-thumb-256"]
+        .iter()
+        .map(|n| c.get(n).unwrap().clone())
+        .collect()
+}
+
+fn run(cmd: &mut Command) {
+    let out = cmd.output().expect("tool installed");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn hd_clip(dir: &Path) -> PathBuf {
+    let out = dir.join("hd.mp4");
+    run(Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i"])
+        .args([
+            "testsrc2=s=1920x1080:d=10:r=30",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "veryfast",
+        ])
+        .arg(&out));
+    out
+}
+
+/// One job's still path, timed.
+async fn job(ex: &Extractors, engine: &Engine, bytes: &Bytes, t: &[Arc<Transform>]) -> Duration {
+    let Detected::Supported(media) = detect(bytes) else {
+        panic!("not detected")
+    };
+    let source = Source {
+        key: "k".into(),
+        etag: "e".into(),
+        body: SourceBody::Bytes(bytes.clone()),
+    };
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(120);
+    let p = still::probe(ex, engine, &source, media, deadline)
+        .await
+        .unwrap();
+    let (budget, metrics) = (MemoryBudget::new(4 << 30), Metrics::new());
+    let out = still::render(
+        engine,
+        &budget,
+        &metrics,
+        &p,
+        1 << 30,
+        t.to_vec(),
+        &BTreeMap::new(),
+        deadline,
+    )
+    .await
+    .unwrap();
+    assert_eq!(out.len(), t.len());
+    started.elapsed()
+}
+
+fn timed(mut cmd: Command) -> Duration {
+    let started = Instant::now();
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success() && !out.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    started.elapsed()
+}
+
+fn ffmpeg_floor(clip: &Path, threads: Option<&str>) -> Command {
+    let mut c = Command::new("ffmpeg");
+    c.args(["-nostdin", "-v", "error"]);
+    if let Some(t) = threads {
+        c.args(["-threads", t]);
+    }
+    c.args(["-ss", "1", "-i"])
+        .arg(clip)
+        .args(["-frames:v", "1", "-f", "rawvideo", "pipe:1"]);
+    c
+}
+
+/// pdftoppm alone at the DPI the 1024 preview needs (the page's long side → 1024 px).
+fn pdftoppm_floor(pdf: &Path) -> Command {
+    let info = Command::new("pdfinfo")
+        .args(["-f", "1", "-l", "1"])
+        .arg(pdf)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&info.stdout);
+    let size = text
+        .lines()
+        .find(|l| l.starts_with("Page    1 size:"))
+        .unwrap();
+    let nums: Vec<f64> = size
+        .split_whitespace()
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    let dpi = 72.0 * 1024.0 / nums[1].max(nums[2]);
+    let mut c = Command::new("pdftoppm");
+    c.args([
+        "-f",
+        "1",
+        "-l",
+        "1",
+        "-singlefile",
+        "-r",
+        &format!("{dpi:.3}"),
+    ])
+    .arg(pdf);
+    c
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v[v.len() / 2]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn max_rss_mb(who: i32) -> f64 {
+    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(who, &mut u) };
+    u.ru_maxrss as f64 / 1024.0
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    let rounds: usize = std::env::var("DERIVD_MEDIA_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(7);
+    let dir = tempfile::tempdir().unwrap();
+    let clip = hd_clip(dir.path());
+    let cfg = Config::default();
+    let ex = derivd::backends::extractors(&cfg);
+    let engine = Engine::new(cfg.limits);
+    let clip_bytes = Bytes::from(std::fs::read(&clip).unwrap());
+    let posters = poster_transforms();
+    let (mut ours, mut floor1, mut floor_mt) = (Vec::new(), Vec::new(), Vec::new());
+    job(&ex, &engine, &clip_bytes, &posters).await; // warm the page cache
+    for _ in 0..rounds {
+        floor1.push(ms(timed(ffmpeg_floor(&clip, Some("1")))));
+        ours.push(ms(job(&ex, &engine, &clip_bytes, &posters).await));
+        floor_mt.push(ms(timed(ffmpeg_floor(&clip, None))));
+    }
+    let (o, f1, fm) = (median(ours), median(floor1), median(floor_mt));
+    println!("poster 1920x1080 H.264 10 s, 5 outputs at 1s ({rounds} rounds, medians):");
+    println!("  derivd job (ffprobe + ffmpeg + cascade): {o:.1} ms");
+    println!(
+        "  ffmpeg -threads 1 -ss 1 … -f rawvideo:   {f1:.1} ms   ratio {:.2}x",
+        o / f1
+    );
+    println!(
+        "  ffmpeg (default threads) … -f rawvideo:  {fm:.1} ms   ratio {:.2}x",
+        o / fm
+    );
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/documents");
+    let pages = page_transforms();
+    println!("page previews (page-preview-1024 + page-thumb-256) vs pdftoppm alone at the preview's DPI:");
+    for name in [
+        "pysf_libreoffice_1page_text.pdf",
+        "pdfjs_tracemonkey_14pages.pdf",
+        "pdfjs_scanned_image_only_2pages.pdf",
+        "pdfjs_a0_2384x3370pt_rot90.pdf",
+        "pysf_geotopo_117pages.pdf",
+    ] {
+        let pdf = corpus.join(name);
+        let bytes = Bytes::from(std::fs::read(&pdf).unwrap());
+        let (mut ours, mut floor) = (Vec::new(), Vec::new());
+        for _ in 0..rounds {
+            floor.push(ms(timed(pdftoppm_floor(&pdf))));
+            ours.push(ms(job(&ex, &engine, &bytes, &pages).await));
+        }
+        let (o, f) = (median(ours), median(floor));
+        println!(
+            "  {name:<40} derivd {o:7.1} ms  pdftoppm {f:7.1} ms  ratio {:.2}x",
+            o / f
+        );
+    }
+    println!(
+        "peak RSS: derivd process {:.0} MB, largest tool process {:.0} MB",
+        max_rss_mb(libc::RUSAGE_SELF),
+        max_rss_mb(libc::RUSAGE_CHILDREN)
+    );
+}

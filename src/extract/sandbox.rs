@@ -1,0 +1,294 @@
+//! Running one external tool, contained: the one way derivd starts ffmpeg, ffprobe,
+//! pdfinfo and pdftoppm.
+//!
+//! - no shell: the program and every argument are passed as they are;
+//! - an empty environment but `PATH=/usr/bin:/bin` and `LC_ALL=C` (no `LD_PRELOAD`, no
+//!   proxy variables, no AWS credentials reach the tool);
+//! - stdin is `/dev/null`; stdout is read (capped), stderr kept (its last 4 KiB) for the
+//!   error;
+//! - rlimits set in the child before `exec`: address space, CPU seconds, open files, no
+//!   file writes at all (`RLIMIT_FSIZE = 0`: output goes to the stdout pipe only), no core;
+//! - its own process group, killed (SIGKILL) at the deadline, so a hanging decoder never
+//!   outlives its job.
+
+use std::ffi::OsString;
+use std::io::Read;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::time::Instant;
+
+use super::ExtractError;
+
+/// Most stderr kept for an error message.
+const STDERR_KEPT: usize = 4096;
+
+/// The limits every tool run gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sandbox {
+    /// RLIMIT_AS of the tool, bytes.
+    pub memory_bytes: u64,
+    /// RLIMIT_CPU of the tool, seconds.
+    pub cpu_seconds: u64,
+    /// Most bytes read from the tool's stdout; more is a limit error.
+    pub max_output_bytes: u64,
+}
+
+/// A finished run that exited with status 0.
+#[derive(Debug)]
+pub struct Output {
+    pub stdout: Vec<u8>,
+    pub stderr: String,
+}
+
+/// A run that did not exit cleanly, for the tool's own module to classify.
+#[derive(Debug)]
+pub enum Failure {
+    /// Exited non-zero or was killed by a signal other than ours.
+    Failed { status: ExitStatus, stderr: String },
+    /// Typed already (missing tool, deadline, output limit).
+    Error(ExtractError),
+}
+
+impl Failure {
+    /// The failure as a typed error, a non-zero exit counting as `corrupt` input.
+    pub fn into_error(self, tool: &str) -> ExtractError {
+        match self {
+            Failure::Error(e) => e,
+            Failure::Failed { status, stderr } => classify_exit(tool, status, stderr),
+        }
+    }
+}
+
+/// A signal from our own rlimits means the input asked for too much; any other non-zero
+/// end means the tool could not read it.
+fn classify_exit(tool: &str, status: ExitStatus, stderr: String) -> ExtractError {
+    match status.signal() {
+        Some(libc::SIGXCPU) => ExtractError::LimitExceeded(format!("{tool}: CPU time limit")),
+        Some(libc::SIGKILL | libc::SIGSEGV | libc::SIGABRT) if stderr.is_empty() => {
+            ExtractError::LimitExceeded(format!("{tool}: killed (memory limit?)"))
+        }
+        _ => ExtractError::Corrupt(format!("{tool} ({status}): {stderr}")),
+    }
+}
+
+impl Sandbox {
+    /// Runs `program args…` to completion or `deadline`.
+    pub fn run(
+        &self,
+        program: &Path,
+        args: &[OsString],
+        deadline: Instant,
+    ) -> Result<Output, Failure> {
+        let tool = tool_name(program);
+        let mut cmd = Command::new(program);
+        cmd.args(args)
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .env("LC_ALL", "C")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0);
+        let limits = *self;
+        // SAFETY: only async-signal-safe calls (setrlimit) run between fork and exec.
+        unsafe {
+            cmd.pre_exec(move || limits.apply());
+        }
+        let mut child = cmd.spawn().map_err(|e| {
+            Failure::Error(ExtractError::ToolMissing {
+                tool: tool.clone(),
+                message: format!("cannot start {}: {e}", program.display()),
+            })
+        })?;
+        let pid = child.id() as libc::pid_t;
+        let (out_reader, err_reader) = readers(&mut child, self.max_output_bytes, pid);
+        let cap = self.max_output_bytes;
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(child.wait());
+        });
+        let wait = deadline.saturating_duration_since(Instant::now());
+        let (status, timed_out) = match rx.recv_timeout(wait) {
+            Ok(s) => (s, false),
+            Err(_) => {
+                kill_group(pid);
+                (
+                    rx.recv().unwrap_or_else(|e| Err(std::io::Error::other(e))),
+                    true,
+                )
+            }
+        };
+        let stdout = out_reader.join().unwrap_or_else(|_| Ok(Vec::new()));
+        let stderr = tail(&err_reader.join().unwrap_or_default());
+        let status = status.map_err(|e| internal(&tool, e))?;
+        if timed_out {
+            return Err(Failure::Error(ExtractError::Timeout { tool, stderr }));
+        }
+        let stdout = stdout.map_err(|e| internal(&tool, e))?;
+        if stdout.len() as u64 > cap {
+            let m = format!("{tool} wrote more than {cap} bytes");
+            return Err(Failure::Error(ExtractError::LimitExceeded(m)));
+        }
+        if !status.success() {
+            return Err(Failure::Failed { status, stderr });
+        }
+        Ok(Output { stdout, stderr })
+    }
+
+    /// In the child, before exec.
+    fn apply(&self) -> std::io::Result<()> {
+        let set = |res, v: u64| {
+            let lim = libc::rlimit {
+                rlim_cur: v as libc::rlim_t,
+                rlim_max: v as libc::rlim_t,
+            };
+            // SAFETY: plain syscall on a stack value.
+            if unsafe { libc::setrlimit(res, &lim) } != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        };
+        set(libc::RLIMIT_AS, self.memory_bytes)?;
+        set(libc::RLIMIT_CPU, self.cpu_seconds)?;
+        set(libc::RLIMIT_NOFILE, 64)?;
+        set(libc::RLIMIT_FSIZE, 0)?;
+        set(libc::RLIMIT_CORE, 0)
+    }
+}
+
+/// Threads draining the child's stdout (capped: over `cap`, the tool is stopped rather
+/// than left blocked on a full pipe) and stderr.
+fn readers(
+    child: &mut std::process::Child,
+    cap: u64,
+    pid: libc::pid_t,
+) -> (Reader<std::io::Result<Vec<u8>>>, Reader<Vec<u8>>) {
+    let mut stdout = child.stdout.take().expect("piped");
+    let mut stderr = child.stderr.take().expect("piped");
+    let out = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let r = (&mut stdout).take(cap + 1).read_to_end(&mut buf);
+        if buf.len() as u64 > cap {
+            kill_group(pid);
+        }
+        r.map(|_| buf)
+    });
+    let err = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = stderr.read_to_end(&mut buf);
+        buf
+    });
+    (out, err)
+}
+
+type Reader<T> = std::thread::JoinHandle<T>;
+
+fn kill_group(pid: libc::pid_t) {
+    // SAFETY: signals our own child's process group (it is its own leader).
+    unsafe {
+        libc::kill(-pid, libc::SIGKILL);
+    }
+}
+
+fn internal(tool: &str, e: std::io::Error) -> Failure {
+    Failure::Error(ExtractError::Internal(format!("{tool}: {e}")))
+}
+
+fn tool_name(program: &Path) -> String {
+    program
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| program.display().to_string())
+}
+
+/// The last [`STDERR_KEPT`] bytes of stderr, trimmed, as text.
+fn tail(bytes: &[u8]) -> String {
+    let from = bytes.len().saturating_sub(STDERR_KEPT);
+    String::from_utf8_lossy(&bytes[from..]).trim().to_string()
+}
+
+/// `PATH` lookup of a tool named without a slash, as the sandbox's own `PATH` would do it.
+pub fn locate(program: &Path) -> Option<PathBuf> {
+    if program.components().count() > 1 {
+        return program.is_file().then(|| program.to_path_buf());
+    }
+    ["/usr/bin", "/bin", "/usr/local/bin"]
+        .iter()
+        .map(|d| Path::new(d).join(program))
+        .find(|p| p.is_file())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn sandbox() -> Sandbox {
+        Sandbox {
+            memory_bytes: 512 << 20,
+            cpu_seconds: 10,
+            max_output_bytes: 1 << 20,
+        }
+    }
+
+    fn args(a: &[&str]) -> Vec<OsString> {
+        a.iter().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn the_environment_is_empty_and_no_file_can_be_written() {
+        std::env::set_var("DERIVD_SANDBOX_SECRET", "x");
+        let soon = Instant::now() + Duration::from_secs(10);
+        let out = sandbox().run(Path::new("/usr/bin/env"), &[], soon).unwrap();
+        let env = String::from_utf8(out.stdout).unwrap();
+        assert!(!env.contains("DERIVD_SANDBOX_SECRET"), "{env}");
+        assert!(env.contains("PATH=/usr/bin:/bin"));
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("f");
+        let cmd = format!("echo hi > {}", target.display());
+        let r = sandbox().run(Path::new("/bin/sh"), &args(&["-c", &cmd]), soon);
+        assert!(r.is_err());
+        assert_eq!(std::fs::metadata(&target).map(|m| m.len()).unwrap_or(0), 0);
+    }
+
+    #[test]
+    fn a_hanging_tool_is_killed_at_the_deadline() {
+        let started = Instant::now();
+        let soon = started + Duration::from_millis(300);
+        let r = sandbox().run(Path::new("/bin/sleep"), &args(&["30"]), soon);
+        let e = r.unwrap_err().into_error("sleep");
+        assert!(matches!(e, ExtractError::Timeout { .. }), "{e:?}");
+        assert!(started.elapsed() < Duration::from_secs(5));
+    }
+
+    #[test]
+    fn missing_tools_and_failures_are_typed() {
+        let soon = Instant::now() + Duration::from_secs(10);
+        let r = sandbox().run(Path::new("/nonexistent/ffmpeg"), &[], soon);
+        let e = r.unwrap_err().into_error("ffmpeg");
+        assert!(matches!(e, ExtractError::ToolMissing { .. }), "{e:?}");
+        let r = sandbox().run(
+            Path::new("/bin/sh"),
+            &args(&["-c", "echo bad >&2; exit 3"]),
+            soon,
+        );
+        let e = r.unwrap_err().into_error("sh");
+        assert!(
+            matches!(&e, ExtractError::Corrupt(m) if m.contains("bad")),
+            "{e:?}"
+        );
+        let big = Sandbox {
+            max_output_bytes: 10,
+            ..sandbox()
+        };
+        let r = big.run(
+            Path::new("/bin/sh"),
+            &args(&["-c", "yes | head -c 100000"]),
+            soon,
+        );
+        let e = r.unwrap_err().into_error("sh");
+        assert!(matches!(e, ExtractError::LimitExceeded(_)), "{e:?}");
+    }
+}
