@@ -6,8 +6,9 @@
 //! the endpoint is overridden (moto, MinIO, LocalStack: `bucket.localhost` does not
 //! resolve); and (c) turn SDK errors into one decision — retry later or give up — the same
 //! way for S3 and SQS. Retries are the SDK's standard mode (exponential backoff with full
-//! jitter, a client-side retry quota) with `aws.max_attempts` attempts, set explicitly so
-//! the service does not depend on the SDK's defaults; the classification here is about
+//! jitter, a client-side retry quota) from [`retry_config`], which
+//! `backends::sdk_config_for` applies with the configured attempts, so the service does not
+//! depend on the SDK's defaults; the classification here is about
 //! what derivd does *after* the SDK has given up.
 
 use std::time::Duration;
@@ -28,21 +29,6 @@ pub async fn load_sdk_config(region: Option<&str>, endpoint: Option<&str>) -> Sd
         loader = loader.endpoint_url(endpoint);
     }
     loader.load().await
-}
-
-/// The SDK configuration derivd's clients use: [`load_sdk_config`] with `aws.region` and
-/// `aws.endpoint_url`, and [`retry_config`] from `aws.max_attempts` and
-/// `aws.retry_initial_backoff_ms` (these win over `AWS_MAX_ATTEMPTS` / `AWS_RETRY_MODE`).
-pub async fn sdk_config_for(aws: &crate::config::AwsConfig) -> SdkConfig {
-    let retry = retry_config(
-        aws.max_attempts,
-        Duration::from_millis(aws.retry_initial_backoff_ms),
-    );
-    load_sdk_config(aws.region.as_deref(), aws.endpoint_url.as_deref())
-        .await
-        .to_builder()
-        .retry_config(retry)
-        .build()
 }
 
 /// Standard retry mode: transient errors (throttling, 5xx, timeouts, I/O) are retried up to

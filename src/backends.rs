@@ -5,10 +5,11 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use aws_config::SdkConfig;
 
-use crate::config::{Backend, Config};
+use crate::config::{AwsConfig, Backend, Config};
 use crate::extract::ffmpeg::Ffmpeg;
 use crate::extract::poppler::Poppler;
 use crate::extract::sandbox::Sandbox;
@@ -34,6 +35,21 @@ pub enum BackendError {
     Queue { name: String, source: QueueError },
 }
 
+/// The SDK configuration derivd's clients use: [`crate::aws::load_sdk_config`] with
+/// `aws.region` and `aws.endpoint_url`, and [`crate::aws::retry_config`] from
+/// `aws.max_attempts` and `aws.retry_initial_backoff_ms` (these win over
+/// `AWS_MAX_ATTEMPTS` / `AWS_RETRY_MODE`).
+pub async fn sdk_config_for(aws: &AwsConfig) -> SdkConfig {
+    let backoff = Duration::from_millis(aws.retry_initial_backoff_ms);
+    let retry = crate::aws::retry_config(aws.max_attempts, backoff);
+    let region = aws.region.as_deref();
+    crate::aws::load_sdk_config(region, aws.endpoint_url.as_deref())
+        .await
+        .to_builder()
+        .retry_config(retry)
+        .build()
+}
+
 /// The configuration's backends, opened on demand.
 pub struct Backends {
     cfg: Config,
@@ -52,7 +68,7 @@ impl Backends {
                 })?;
                 None
             }
-            Backend::Aws => Some(crate::aws::sdk_config_for(&cfg.aws).await),
+            Backend::Aws => Some(sdk_config_for(&cfg.aws).await),
         };
         Ok(Backends {
             cfg: cfg.clone(),

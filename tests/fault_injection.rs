@@ -69,7 +69,7 @@ async fn the_configured_attempts_are_made_then_the_error_is_transient() {
     let proxy = FaultProxy::start(&moto::endpoint()).await;
     let bucket = moto::new_bucket("fi-attempts").await;
     for attempts in [1, 4] {
-        let sdk = derivd::aws::sdk_config_for(&aws(&proxy, attempts)).await;
+        let sdk = derivd::backends::sdk_config_for(&aws(&proxy, attempts)).await;
         let s3 = S3Store::new(derivd::aws::s3_client(&sdk));
         let key = format!("a{attempts}");
         let rule = proxy.fail_next(Match::method("PUT").path(&key), usize::MAX, 500);
@@ -90,7 +90,7 @@ async fn sdk_retries_absorb_thirty_percent_faults_on_s3_sqs_and_sns() {
     let bucket = moto::new_bucket("fi-sdk").await;
     let (queue_url, _) = moto::new_queue("fi-sdk", None).await;
     let topic = moto::new_topic_with_queue_subscription("fi-sdk-n", true).await;
-    let sdk = derivd::aws::sdk_config_for(&aws(&proxy, 6)).await;
+    let sdk = derivd::backends::sdk_config_for(&aws(&proxy, 6)).await;
     let s3 = S3Store::new(derivd::aws::s3_client(&sdk));
     let sqs = SqsQueue::new(derivd::aws::sqs_client(&sdk), queue_url);
     let sns = derivd::aws::sns_client(&sdk);

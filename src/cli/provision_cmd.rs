@@ -24,7 +24,7 @@ pub struct CheckArgs {
 }
 
 async fn clients(cfg: &Config) -> Clients {
-    Clients::new(&crate::aws::sdk_config_for(&cfg.aws).await)
+    Clients::new(&crate::backends::sdk_config_for(&cfg.aws).await)
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
