@@ -63,6 +63,7 @@ status=0
   --url "http://$addr" \
   --max-examples "$EXAMPLES" \
   --seed 15 \
+  --generation-database none \
   --workers 1 \
   --request-timeout 30 \
   --checks all \
