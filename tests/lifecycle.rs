@@ -201,16 +201,15 @@ async fn sigterm_while_busy_finishes_in_flight_jobs_and_exits_0() {
     assert_eq!(released, 0, "jobs within the grace finish");
 }
 
-/// A grace shorter than a job: the process still exits on time; the unfinished messages
-/// are handed back (visible at once), and a restart completes them.
+/// A grace shorter than any job (none): the process still exits at once although its
+/// decodes run on (libjpeg-turbo cannot be interrupted; before the fix, exit waited for
+/// them: 12 s with a 1 s grace); the unfinished messages are handed back (visible at once),
+/// and a restart completes them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_with_a_short_grace_hands_unfinished_jobs_back() {
-    let (in_flight, released, took) = sigterm_mid_run(1).await;
+    let (in_flight, released, took) = sigterm_mid_run(0).await;
     eprintln!("in flight {in_flight}, released {released}, exit after {took:?}");
-    assert!(
-        released >= 1,
-        "a job outlived the 1 s grace (they take seconds)"
-    );
+    assert!(released >= 1, "no job in flight was handed back");
 }
 
 /// `kill -9` mid-run, then a start again on the same data dir: every job is done, once
