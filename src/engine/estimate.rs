@@ -104,7 +104,9 @@ pub fn image_crate(media: MediaType, width: u32, height: u32, color: ColorType) 
     };
     let conversions = (decoded + to8).max(if to8 > 0 { to8 } else { decoded } + last);
     let working = match media {
-        MediaType::Png => 2 * (width as u64 * 8 + 1),
+        // Two rows (current and previous, for unfiltering) plus the inflater's window and
+        // output buffer, which grow to a few hundred KiB whatever the image size.
+        MediaType::Png => 2 * (width as u64 * 8 + 1) + FIXED,
         MediaType::Gif => 4 * px,
         MediaType::Webp => 8 * px,
         MediaType::Tiff => decoded / 8 + FIXED,
