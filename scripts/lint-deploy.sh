@@ -72,6 +72,7 @@ values = {
     "NoticeTopic": "arn:aws:sns:REGION:ACCOUNT_ID:NOTICE_TOPIC_NAME",
     "JobQueue.Arn": "arn:aws:sqs:REGION:ACCOUNT_ID:JOB_QUEUE_NAME",
     "RepairQueue.Arn": "arn:aws:sqs:REGION:ACCOUNT_ID:REPAIR_QUEUE_NAME",
+    "RejectsQueue.Arn": "arn:aws:sqs:REGION:ACCOUNT_ID:REJECTS_QUEUE_NAME",
 }
 
 
@@ -108,6 +109,7 @@ values.update({
     "StorageClass": params["StorageClass"]["Default"],
     "VisibilityTimeout": str(params["VisibilityTimeout"]["Default"]),
     "JobQueue": "https://sqs.eu-west-1.amazonaws.com/123456789012/derivd-JobQueue-X",
+    "RejectsQueue": "https://sqs.eu-west-1.amazonaws.com/123456789012/derivd-RejectsQueue-X",
     "RepairQueue": "https://sqs.eu-west-1.amazonaws.com/123456789012/derivd-RepairQueue-X",
     "NoticeTopic": "arn:aws:sns:eu-west-1:123456789012:derivd-NoticeTopic-X",
 })
