@@ -97,7 +97,7 @@ const MAX_PASSES: usize = 3;
 
 /// How one pass over a request ended.
 enum Pass {
-    Done(Derived),
+    Done(Box<Derived>),
     /// The source was replaced while the pass ran; what it wrote must be made again.
     SourceChanged,
 }
@@ -120,7 +120,7 @@ impl Deriver {
     pub async fn derive(&self, req: &DeriveRequest) -> Result<Derived, DeriveError> {
         for _ in 0..MAX_PASSES {
             match self.derive_once(req).await? {
-                Pass::Done(derived) => return Ok(derived),
+                Pass::Done(derived) => return Ok(*derived),
                 Pass::SourceChanged => {
                     tracing::info!(source = ?req.source, "source replaced while deriving; again");
                     self.metrics.source_changed.inc();
@@ -152,7 +152,7 @@ impl Deriver {
             facts: None,
         };
         if owed.is_empty() {
-            return Ok(Pass::Done(derived));
+            return Ok(Pass::Done(Box::new(derived)));
         }
         let renditions = self
             .render(mapping, &source, &probed, owed, deadline)
@@ -183,7 +183,7 @@ impl Deriver {
                 .inc();
             self.metrics.derived_bytes.inc_by(w.entry.bytes);
         }
-        Ok(Pass::Done(derived))
+        Ok(Pass::Done(Box::new(derived)))
     }
 
     /// Writes the objects and records them, checking the source before and after the
