@@ -234,4 +234,6 @@ impl ProvisionError {
 }
 
 #[cfg(test)]
+mod policy_files_tests;
+#[cfg(test)]
 mod tests;
