@@ -6,27 +6,17 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use common::clips::{self, read_fixture};
 use common::service::{embedded_config, eventually, metric, start, Running};
 use derivd::queue::embedded::{EmbeddedQueue, EmbeddedQueueSettings};
-use derivd::storage::{PutRequest, StorageClass};
 
 const BUCKET: &str = "derivd";
 const WAIT: Duration = Duration::from_secs(120);
 
 async fn upload(svc: &Running, key: &str, bytes: Vec<u8>) {
-    let req = PutRequest {
-        key: key.into(),
-        bytes: bytes.into(),
-        content_type: "application/octet-stream".into(),
-        storage_class: StorageClass::Standard,
-        cache_control: None,
-        metadata: BTreeMap::new(),
-        condition: Default::default(),
-    };
+    let req = crate::common::source_put(key, bytes);
     svc.app.store.put(BUCKET, req).await.unwrap();
 }
 

@@ -3,7 +3,6 @@
 //! A row is "put these sources, send this body, expect this fate"; every row then proves
 //! the process lives on by running a good job to its `ok` notice.
 
-use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -11,7 +10,6 @@ use aws_sdk_sqs::types::QueueAttributeName;
 use derivd::config::Config;
 use derivd::queue::embedded::{EmbeddedQueue, EmbeddedQueueSettings};
 use derivd::queue::Queue;
-use derivd::storage::{PutRequest, StorageClass};
 use serde_json::Value;
 
 use crate::common::images::corpus_file;
@@ -149,15 +147,7 @@ impl Env {
     }
 
     pub async fn upload(&self, key: &str, bytes: Vec<u8>) {
-        let req = PutRequest {
-            key: key.into(),
-            bytes: bytes.into(),
-            content_type: "application/octet-stream".into(),
-            storage_class: StorageClass::Standard,
-            cache_control: None,
-            metadata: BTreeMap::new(),
-            condition: Default::default(),
-        };
+        let req = crate::common::source_put(key, bytes);
         self.svc.app.store.put(&self.bucket, req).await.unwrap();
     }
 

@@ -8,14 +8,13 @@
 //! [`MAX_GROWTH`]. A leak of 16 KiB per message (a kept body, a never-released
 //! reservation, an abandoned task) would show as ≥ 16 MiB.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
 use derivd::queue::embedded::{EmbeddedQueue, EmbeddedQueueSettings};
 use derivd::queue::Queue;
 use derivd::storage::local::LocalStore;
-use derivd::storage::{ObjectStore, PutRequest, StorageClass};
+use derivd::storage::ObjectStore;
 
 use crate::common::bombs;
 use crate::common::cluster::{wait_for, Proc, ProcSpec};
@@ -52,15 +51,7 @@ async fn put_sources(data: &Path) {
         ),
     ];
     for (key, bytes) in sources {
-        let req = PutRequest {
-            key: key.into(),
-            bytes: bytes.into(),
-            content_type: "application/octet-stream".into(),
-            storage_class: StorageClass::Standard,
-            cache_control: None,
-            metadata: BTreeMap::new(),
-            condition: Default::default(),
-        };
+        let req = crate::common::source_put(key, bytes);
         store.put("derivd", req).await.unwrap();
     }
 }

@@ -14,3 +14,16 @@ pub mod queue_contract;
 pub mod service;
 pub mod stills;
 pub mod store_contract;
+
+/// The put request of a source upload: `bytes` at `key`, STANDARD, no metadata, no condition.
+pub fn source_put(key: &str, bytes: Vec<u8>) -> derivd::storage::PutRequest {
+    derivd::storage::PutRequest {
+        key: key.into(),
+        bytes: bytes.into(),
+        content_type: "application/octet-stream".into(),
+        storage_class: derivd::storage::StorageClass::Standard,
+        cache_control: None,
+        metadata: Default::default(),
+        condition: Default::default(),
+    }
+}
