@@ -72,11 +72,13 @@ async fn the_configured_attempts_are_made_then_the_error_is_transient() {
         let sdk = derivd::backends::sdk_config_for(&aws(&proxy, attempts)).await;
         let s3 = S3Store::new(derivd::aws::s3_client(&sdk));
         let key = format!("a{attempts}");
-        let rule = proxy.fail_next(Match::method("PUT").path(&key), usize::MAX, 500);
+        // The bucket name is random and may itself contain `a4`: match `bucket/key`.
+        let target = format!("{bucket}/{key}");
+        let rule = proxy.fail_next(Match::method("PUT").path(&target), usize::MAX, 500);
         let err = s3.put(&bucket, put(&key, Bytes::from_static(b"x"))).await;
         assert!(matches!(err, Err(StoreError::Transient(_))), "{err:?}");
         proxy.remove(rule);
-        let seen = proxy.seen_matching(&Match::method("PUT").path(&key));
+        let seen = proxy.seen_matching(&Match::method("PUT").path(&target));
         assert_eq!(
             seen, attempts as usize,
             "attempts made with max_attempts {attempts}"
