@@ -21,6 +21,7 @@ use std::collections::BTreeMap;
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
+use crate::engine::Placeholders;
 use crate::keys::KeyLayout;
 use crate::storage::{ObjectStore, PutCondition, PutRequest, StorageClass, StoreError};
 
@@ -35,9 +36,24 @@ pub struct Manifest {
     pub source_etag: String,
     /// By transform name.
     pub derived: BTreeMap<String, ManifestEntry>,
+    /// What the source is, as of `source_etag` (absent in manifests written before
+    /// derivd recorded it; the next render fills it in).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub facts: Option<SourceFacts>,
     /// Fields of newer versions of derivd, kept as they are.
     #[serde(flatten)]
     pub extra: BTreeMap<String, serde_json::Value>,
+}
+
+/// The public facts about a source that a render learns: its media type, upright size and
+/// placeholders (`GET /v1/sources/{key}` serves them).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceFacts {
+    pub media_type: String,
+    /// Upright (orientation-applied) size.
+    pub width: u32,
+    pub height: u32,
+    pub placeholders: Placeholders,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -63,16 +79,27 @@ impl Manifest {
             source_key: source_key.to_string(),
             source_etag: source_etag.to_string(),
             derived: BTreeMap::new(),
+            facts: None,
             extra: BTreeMap::new(),
         }
     }
 
     /// Adds or replaces entries; the manifest's source ETag follows the newest job.
     pub fn merge(&mut self, source_etag: &str, entries: &BTreeMap<String, ManifestEntry>) {
+        if self.source_etag != source_etag {
+            self.facts = None; // they described another version of the source
+        }
         self.source_etag = source_etag.to_string();
         for (t, e) in entries {
             self.derived.insert(t.clone(), e.clone());
         }
+    }
+
+    /// The facts, if they describe `source_etag`.
+    pub fn facts_of(&self, source_etag: &str) -> Option<&SourceFacts> {
+        self.facts
+            .as_ref()
+            .filter(|_| self.source_etag == source_etag)
     }
 }
 
@@ -102,6 +129,28 @@ pub async fn merge(
     source_key: &str,
     source_etag: &str,
     entries: &BTreeMap<String, ManifestEntry>,
+) -> Result<Manifest, StoreError> {
+    merge_with(
+        store,
+        bucket,
+        layout,
+        source_key,
+        source_etag,
+        entries,
+        None,
+    )
+    .await
+}
+
+/// [`merge`], also recording the source's `facts` (as of `source_etag`) when given.
+pub async fn merge_with(
+    store: &dyn ObjectStore,
+    bucket: &str,
+    layout: &KeyLayout,
+    source_key: &str,
+    source_etag: &str,
+    entries: &BTreeMap<String, ManifestEntry>,
+    facts: Option<&SourceFacts>,
 ) -> Result<Manifest, StoreError> {
     let key = layout
         .manifest_key(source_key)
@@ -134,6 +183,9 @@ pub async fn merge(
             )));
         }
         manifest.merge(source_etag, entries);
+        if let Some(f) = facts {
+            manifest.facts = Some(f.clone());
+        }
         let body = serde_json::to_vec_pretty(&manifest).expect("manifest serialises");
         let req = PutRequest {
             key: key.clone(),
@@ -171,9 +223,32 @@ mod tests {
     use super::*;
 
     #[test]
+    fn facts_belong_to_one_version_of_the_source() {
+        let mut m = Manifest::new("a.jpg", "e0");
+        m.facts = Some(SourceFacts {
+            media_type: "image/jpeg".into(),
+            width: 4,
+            height: 3,
+            placeholders: Placeholders {
+                thumbhash: "t".into(),
+                blurhash: "b".into(),
+                dominant_color: "#000000".into(),
+            },
+        });
+        let back: Manifest = serde_json::from_value(serde_json::to_value(&m).unwrap()).unwrap();
+        assert_eq!(back, m);
+        assert!(m.facts_of("e0").is_some() && m.facts_of("e1").is_none());
+        m.merge("e1", &BTreeMap::new());
+        assert_eq!(m.facts, None);
+        // A manifest of the previous format (no facts) still reads.
+        let old = r#"{"version": 1, "source_key": "a.jpg", "source_etag": "e0", "derived": {}}"#;
+        assert_eq!(serde_json::from_str::<Manifest>(old).unwrap().facts, None);
+    }
+
+    #[test]
     fn fields_of_newer_versions_survive_a_merge() {
         let newer = r#"{"version": 1, "source_key": "a.jpg", "source_etag": "e0",
-            "placeholders": {"thumbhash": "abc"},
+            "frames": {"count": 12},
             "derived": {"thumb-256": {"key": "derived/a.jpg/thumb-256.jpg", "digest": "d",
                 "source_etag": "e0", "content_type": "image/jpeg", "bytes": 1, "width": 1,
                 "height": 1, "focus": {"x": 0.5}}}}"#;
@@ -190,7 +265,7 @@ mod tests {
         };
         m.merge("e0", &BTreeMap::from([("web-1024".to_string(), entry)]));
         let back: serde_json::Value = serde_json::to_value(&m).unwrap();
-        assert_eq!(back["placeholders"]["thumbhash"], "abc");
+        assert_eq!(back["frames"]["count"], 12);
         assert_eq!(back["derived"]["thumb-256"]["focus"]["x"], 0.5);
         assert_eq!(back["derived"]["web-1024"]["bytes"], 2);
     }

@@ -10,6 +10,8 @@ use serde::{Deserialize, Serialize};
 use tokio::io::AsyncWriteExt;
 use tokio::sync::Mutex;
 
+use crate::manifest::SourceFacts;
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Notice {
     /// The client's correlation id from the job message, if it gave one.
@@ -30,6 +32,9 @@ pub struct Notice {
     /// ... and the first [`BODY_EXCERPT_BYTES`] of its body, so the sender can tell which.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body: Option<String>,
+    /// For a job that succeeded: the source's media type, size and placeholders.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub facts: Option<SourceFacts>,
 }
 
 /// How much of a malformed message's body its failure notice quotes.
@@ -47,6 +52,7 @@ impl Notice {
             error: Some(error),
             message_id: Some(message_id.to_string()),
             body: Some(excerpt(body, BODY_EXCERPT_BYTES).to_string()),
+            facts: None,
         }
     }
 }

@@ -128,6 +128,7 @@ fn ok_notice(job: &JobRequest, bucket: String, done: &Derived) -> Notice {
         error: None,
         message_id: None,
         body: None,
+        facts: done.facts.clone(),
     }
 }
 
@@ -141,5 +142,6 @@ fn failed_notice(job: &JobRequest, bucket: String, e: &DeriveError) -> Notice {
         error: Some(format!("{}: {e}", e.reason())),
         message_id: None,
         body: None,
+        facts: None,
     }
 }

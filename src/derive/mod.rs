@@ -36,7 +36,7 @@ pub use write::Written;
 use crate::catalogue::{Catalogue, Transform};
 use crate::engine::Engine;
 use crate::job::TransformSelection;
-use crate::manifest::{self, Manifest};
+use crate::manifest::{self, Manifest, SourceFacts};
 use crate::metrics::Metrics;
 use crate::storage::{ObjectStore, StorageClass};
 
@@ -60,6 +60,9 @@ pub struct Derived {
     pub written: Vec<Written>,
     /// Objects that were already current and so not rewritten.
     pub up_to_date: usize,
+    /// The source's facts (placeholders among them): from this render, or from the
+    /// manifest when nothing was owed; `None` when neither has them.
+    pub facts: Option<SourceFacts>,
 }
 
 /// Everything deriving needs, built once at start-up.
@@ -84,8 +87,8 @@ impl Deriver {
             .await?;
         let info = render::probe(&self.engine, &source).await?;
         let wanted = select::transforms(&self.catalogue, &req.transforms, info.media)?;
-        let (owed, up_to_date) = if req.force {
-            (wanted, 0)
+        let (owed, up_to_date, known) = if req.force {
+            (wanted, 0, None)
         } else {
             let owed = self.owed(mapping, &source, &wanted);
             self.timed("judge", deadline, owed).await?
@@ -94,15 +97,22 @@ impl Deriver {
             bucket: mapping.derived.clone(),
             written: Vec::new(),
             up_to_date,
+            facts: known,
         };
         if owed.is_empty() {
             return Ok(derived);
         }
         let (engine, budget, metrics) = (&self.engine, &self.budget, &self.metrics);
-        let renditions =
+        let rendered =
             render::render(engine, budget, metrics, &source, &info, owed, deadline).await?;
-        let mut puts = Vec::with_capacity(renditions.len());
-        for r in &renditions {
+        derived.facts = rendered.placeholders.map(|placeholders| SourceFacts {
+            media_type: info.media.mime().to_string(),
+            width: info.width,
+            height: info.height,
+            placeholders,
+        });
+        let mut puts = Vec::with_capacity(rendered.renditions.len());
+        for r in &rendered.renditions {
             let (put, written) =
                 write::derived_object(mapping, &source.key, &source.etag, r, self.storage_class)?;
             puts.push(put);
@@ -111,7 +121,8 @@ impl Deriver {
         let store = self.store.as_ref();
         let writes = write::put_all(store, &mapping.derived, puts);
         self.timed("store", deadline, writes).await?;
-        let record = write::record(store, mapping, &source.key, &source.etag, &derived.written);
+        let facts = derived.facts.as_ref();
+        let record = write::record(store, mapping, &source, &derived.written, facts);
         self.timed("manifest", deadline, record).await?;
         for w in &derived.written {
             self.metrics
@@ -132,6 +143,18 @@ impl Deriver {
         source_etag: &str,
         transforms: &[Arc<Transform>],
     ) -> Result<Vec<Verdict>, DeriveError> {
+        let judged = self.judge(mapping, source_key, source_etag, transforms);
+        Ok(judged.await?.0)
+    }
+
+    /// [`Deriver::verdicts`], with the manifest they were judged against.
+    async fn judge(
+        &self,
+        mapping: &Mapping,
+        source_key: &str,
+        source_etag: &str,
+        transforms: &[Arc<Transform>],
+    ) -> Result<(Vec<Verdict>, Option<Manifest>), DeriveError> {
         let heads = try_join_all(transforms.iter().map(|t| async move {
             let ext = t.output.format.extension();
             let key = mapping.layout.derived_key(source_key, &t.name, ext)?;
@@ -142,7 +165,7 @@ impl Deriver {
             let entry = recorded.as_ref().and_then(|m| m.derived.get(&t.name));
             identity::judge(&Identity::new(source_etag, t), head.as_ref(), entry)
         });
-        Ok(verdicts.collect())
+        Ok((verdicts.collect(), recorded))
     }
 
     /// The source's manifest; one that cannot be read counts as none (a job then rewrites
@@ -174,16 +197,18 @@ impl Deriver {
         })
     }
 
-    /// Splits `wanted` into what is owed and how many are already current.
+    /// Splits `wanted` into what is owed and how many are already current, with the
+    /// source's facts as the manifest has them for this version of it.
     async fn owed(
         &self,
         mapping: &Mapping,
         source: &Source,
         wanted: &[Arc<Transform>],
-    ) -> Result<(Vec<Arc<Transform>>, usize), DeriveError> {
-        let verdicts = self
-            .verdicts(mapping, &source.key, &source.etag, wanted)
+    ) -> Result<(Vec<Arc<Transform>>, usize, Option<SourceFacts>), DeriveError> {
+        let (verdicts, recorded) = self
+            .judge(mapping, &source.key, &source.etag, wanted)
             .await?;
+        let facts = recorded.and_then(|m| m.facts_of(&source.etag).cloned());
         let owed: Vec<_> = wanted
             .iter()
             .zip(&verdicts)
@@ -191,7 +216,7 @@ impl Deriver {
             .map(|(t, _)| t.clone())
             .collect();
         let current = wanted.len() - owed.len();
-        Ok((owed, current))
+        Ok((owed, current, facts))
     }
 
     /// Runs a storage stage within the deadline, timing it.

@@ -11,6 +11,8 @@
 //!       resize+crop from the smallest earlier output that covers it (cascade.rs),
 //!         or from the decode — then → sRGB and upright (on the small image)
 //!       → flatten alpha if JPEG → encode
+//!   → (when asked) the placeholders: an uncropped ≤ 100 px preview from the smallest
+//!     whole-frame output that covers it, else the decode → ThumbHash, BlurHash, colour
 //! ```
 //!
 //! What flows through is a `Frame` (`frame.rs`): YCbCr planes when the source is a JPEG that
@@ -37,6 +39,7 @@ pub mod geometry;
 mod jpeg;
 mod limits;
 mod orient;
+mod placeholder;
 mod planar;
 mod png;
 mod render;
@@ -55,6 +58,7 @@ use std::time::Duration;
 pub use deadline::Deadline;
 pub use error::{EngineError, Fault};
 pub use limits::Limits;
+pub use placeholder::Placeholders;
 
 use crate::catalogue::Transform;
 use crate::media::{detect, Detected, MediaType};
@@ -83,6 +87,14 @@ pub struct Rendition {
     pub height: u32,
     /// Time spent on this rendition's resize and encode (the shared decode not included).
     pub elapsed: Duration,
+}
+
+/// Everything one render made: the renditions, in the order asked, and the source's
+/// placeholders when they were asked for.
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    pub renditions: Vec<Rendition>,
+    pub placeholders: Option<Placeholders>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -121,10 +133,25 @@ impl Engine {
         transforms: &[Arc<Transform>],
         deadline: Deadline,
     ) -> Result<Vec<Rendition>, EngineError> {
+        Ok(self
+            .render_all(bytes, transforms, deadline, false)?
+            .renditions)
+    }
+
+    /// [`Engine::render`], plus the source's placeholders (`placeholder.rs`) from the same
+    /// decode when `placeholders`.
+    pub fn render_all(
+        &self,
+        bytes: &[u8],
+        transforms: &[Arc<Transform>],
+        deadline: Deadline,
+        placeholders: bool,
+    ) -> Result<Rendered, EngineError> {
         guard(|| {
             let src = self.open(bytes)?;
             deadline.check("header")?;
-            render::render(&src, transforms, self.limits.max_output_side, deadline)
+            let max_side = self.limits.max_output_side;
+            render::render(&src, transforms, max_side, deadline, placeholders)
         })
     }
 

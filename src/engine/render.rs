@@ -17,24 +17,37 @@ use super::color::ColorFix;
 use super::decode::{Decoded, Source};
 use super::frame::Frame;
 use super::geometry::{self, Plan, Rect};
+use super::placeholder::{self, Placeholders};
 use super::resize::ThreadResizer;
-use super::{cascade, encode, orient, resize, Deadline, EngineError, Rendition};
+use super::{cascade, encode, orient, resize, scratch, Deadline, EngineError, Rendered, Rendition};
 use crate::catalogue::Transform;
 
-/// Every transform's rendition of `src`, in the order given.
+/// Every transform's rendition of `src`, in the order given, and (when `placeholders`)
+/// the source's placeholders from the same decode.
 pub(super) fn render(
     src: &Source<'_>,
     transforms: &[Arc<Transform>],
     max_side: u32,
     deadline: Deadline,
-) -> Result<Vec<Rendition>, EngineError> {
+    placeholders: bool,
+) -> Result<Rendered, EngineError> {
     check_accepted(src, transforms)?;
     let plans = plan(src, transforms, max_side)?;
     deadline.check("plan")?;
     let decoded = decode_once(src, transforms, &plans)?;
     deadline.check("decode")?;
     let mut fanout = Fanout::new(src, decoded, transforms, &plans);
-    let out = fanout.make_all(deadline);
+    let out = fanout.make_all(deadline).and_then(|renditions| {
+        let placeholders = match placeholders {
+            true => Some(fanout.placeholders()?),
+            false => None,
+        };
+        deadline.check("placeholders")?;
+        Ok(Rendered {
+            renditions,
+            placeholders,
+        })
+    });
     fanout.recycle();
     out
 }
@@ -194,6 +207,40 @@ impl<'a> Fanout<'a> {
             )
         };
         cascade::pick(self.plans, &self.sources, i, self.geo.up, usable)
+    }
+
+    /// The placeholders, from an uncropped ≤ 100 px preview resized from the smallest
+    /// whole-frame output that covers it (already upright and sRGB), else from the decode.
+    fn placeholders(&mut self) -> Result<Placeholders, EngineError> {
+        let (up_w, up_h) = self.geo.up;
+        let (pw, ph) = placeholder::preview_size(up_w, up_h);
+        let base = self
+            .sources
+            .iter()
+            .filter_map(|&j| self.made[j].as_ref())
+            .filter(|f| f.size().0 >= pw && f.size().1 >= ph)
+            .min_by_key(|f| f.size().0 as u64 * f.size().1 as u64);
+        let resizer = &mut self.resizer;
+        let preview = match base {
+            Some(f) => {
+                let (w, h) = f.size();
+                placeholder::shrink(f, resizer, Rect::whole(w, h), (pw, ph), 1, None)?
+            }
+            None => {
+                let o = self.geo.orientation;
+                let (dw, dh) = self.geo.decoded;
+                let size = if orient::swaps_axes(o) {
+                    (ph, pw)
+                } else {
+                    (pw, ph)
+                };
+                let (whole, fix) = (Rect::whole(dw, dh), self.fix.as_mut());
+                placeholder::shrink(&self.decoded, resizer, whole, size, o, fix)?
+            }
+        };
+        let out = placeholder::compute(&preview);
+        scratch::give(preview.data);
+        out
     }
 
     /// Hands every buffer back for the next job.

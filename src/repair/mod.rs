@@ -146,6 +146,7 @@ impl Repairer {
             error: Some(format!("orphan ({reason}): {e}")),
             message_id: None,
             body: None,
+            facts: None,
         };
         self.notifier.publish_counted(&notice, &self.metrics).await;
     }

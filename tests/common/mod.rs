@@ -4,6 +4,7 @@
 pub mod bombs;
 pub mod cluster;
 pub mod embedded_queue;
+pub mod facts;
 pub mod fault_proxy;
 pub mod images;
 pub mod moto;
@@ -11,4 +12,5 @@ pub mod moto_plain;
 pub mod outputs;
 pub mod queue_contract;
 pub mod service;
+pub mod signed;
 pub mod store_contract;
