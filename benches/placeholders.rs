@@ -12,7 +12,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use derivd::engine::{Deadline, Engine};
+use derivd::engine::{Deadline, Engine, RenderOptions};
 
 fn pass(
     engine: &Engine,
@@ -23,7 +23,11 @@ fn pass(
     let started = Instant::now();
     for _ in 0..3 {
         for p in photos {
-            let r = engine.render_all(p, t, Deadline::none(), with).unwrap();
+            let opts = RenderOptions {
+                placeholders: with,
+                focus: None,
+            };
+            let r = engine.render_all(p, t, Deadline::none(), &opts).unwrap();
             assert_eq!(r.placeholders.is_some(), with);
         }
     }

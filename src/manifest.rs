@@ -21,6 +21,7 @@ use std::collections::BTreeMap;
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
+use crate::engine::geometry::Focus;
 use crate::engine::Placeholders;
 use crate::keys::KeyLayout;
 use crate::storage::{ObjectStore, PutCondition, PutRequest, StorageClass, StoreError};
@@ -40,6 +41,10 @@ pub struct Manifest {
     /// derivd recorded it; the next render fills it in).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub facts: Option<SourceFacts>,
+    /// The source's focal point, from the last job that gave one (kept across jobs
+    /// without one, and across re-uploads: it is a property of the picture).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub focus: Option<Focus>,
     /// Fields of newer versions of derivd, kept as they are.
     #[serde(flatten)]
     pub extra: BTreeMap<String, serde_json::Value>,
@@ -80,6 +85,7 @@ impl Manifest {
             source_etag: source_etag.to_string(),
             derived: BTreeMap::new(),
             facts: None,
+            focus: None,
             extra: BTreeMap::new(),
         }
     }
@@ -130,6 +136,7 @@ pub async fn merge(
     source_etag: &str,
     entries: &BTreeMap<String, ManifestEntry>,
 ) -> Result<Manifest, StoreError> {
+    let update = SourceUpdate::default();
     merge_with(
         store,
         bucket,
@@ -137,12 +144,22 @@ pub async fn merge(
         source_key,
         source_etag,
         entries,
-        None,
+        update,
     )
     .await
 }
 
-/// [`merge`], also recording the source's `facts` (as of `source_etag`) when given.
+/// What a job learnt about its source besides its entries: `None` fields leave the
+/// manifest's as they are.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SourceUpdate<'a> {
+    /// The source's facts as of this job's source ETag.
+    pub facts: Option<&'a SourceFacts>,
+    /// A focal point the job gave.
+    pub focus: Option<Focus>,
+}
+
+/// [`merge`], also recording `update`.
 pub async fn merge_with(
     store: &dyn ObjectStore,
     bucket: &str,
@@ -150,7 +167,7 @@ pub async fn merge_with(
     source_key: &str,
     source_etag: &str,
     entries: &BTreeMap<String, ManifestEntry>,
-    facts: Option<&SourceFacts>,
+    update: SourceUpdate<'_>,
 ) -> Result<Manifest, StoreError> {
     let key = layout
         .manifest_key(source_key)
@@ -183,8 +200,11 @@ pub async fn merge_with(
             )));
         }
         manifest.merge(source_etag, entries);
-        if let Some(f) = facts {
+        if let Some(f) = update.facts {
             manifest.facts = Some(f.clone());
+        }
+        if let Some(f) = update.focus {
+            manifest.focus = Some(f);
         }
         let body = serde_json::to_vec_pretty(&manifest).expect("manifest serialises");
         let req = PutRequest {

@@ -133,3 +133,70 @@ async fn signed_urls_redirect_to_presigned_urls_cached_no_longer_than_either() {
     assert!(common::signed::max_age(&r) <= 100);
     svc.stop().await;
 }
+
+/// 600×300 grey with a busy coloured subject in its top-left corner (x, y in 10..70).
+fn corner_subject_png() -> Vec<u8> {
+    let img = image::RgbImage::from_fn(600, 300, |x, y| {
+        if (10..70).contains(&x) && (10..70).contains(&y) && (x / 4 + y / 4) % 2 == 0 {
+            image::Rgb([220, 30, 30])
+        } else if (10..70).contains(&x) && (10..70).contains(&y) {
+            image::Rgb([30, 40, 210])
+        } else {
+            image::Rgb([120, 120, 120])
+        }
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    image::DynamicImage::ImageRgb8(img)
+        .write_to(&mut out, image::ImageFormat::Png)
+        .unwrap();
+    out.into_inner()
+}
+
+async fn get_bytes(bucket: &str, key: &str) -> Option<Vec<u8>> {
+    let s3 = moto::s3().await;
+    let out = s3.get_object().bucket(bucket).key(key).send().await.ok()?;
+    Some(out.body.collect().await.unwrap().into_bytes().to_vec())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stored_focus_is_what_a_lost_fill_object_is_remade_at() {
+    let s = stack("feat-focus").await;
+    let svc = start(config(&s), false).await;
+    let src = "uploads/corner.png";
+    upload(&s.bucket, src, corner_subject_png()).await;
+    let focus = serde_json::json!({"x": 0.0667, "y": 0.1333});
+    let job =
+        serde_json::json!({"source": src, "transforms": ["thumb-128"], "focus": focus, "id": "c1"});
+    send(&s.jobs_url, &job.to_string()).await;
+    assert_eq!(notice(&s.notices.queue_url, "c1").await["status"], "ok");
+    let key = format!("derived/{src}/thumb-128.jpg");
+    let first = get_bytes(&s.bucket, &key).await.unwrap();
+    // The subject is ~25 × 25 px of the 128 px square; the centre crop has none of it.
+    let crop = image::load_from_memory(&first).unwrap().to_rgb8();
+    let coloured = crop
+        .pixels()
+        .filter(|p| p.0.iter().max().unwrap() - p.0.iter().min().unwrap() > 60)
+        .count();
+    assert!(
+        coloured > 200,
+        "the focus crop misses the subject ({coloured} px)"
+    );
+    let m = get_bytes(&s.bucket, &format!("derived/{src}/_manifest.json")).await;
+    let m: serde_json::Value = serde_json::from_slice(&m.unwrap()).unwrap();
+    assert_eq!(m["focus"], focus);
+
+    // Lost, then remade by a job without a focus (as repairs are): the same crop.
+    let s3 = moto::s3().await;
+    s3.delete_object()
+        .bucket(&s.bucket)
+        .key(&key)
+        .send()
+        .await
+        .unwrap();
+    let again = serde_json::json!({"source": src, "transforms": ["thumb-128"], "id": "c2"});
+    send(&s.jobs_url, &again.to_string()).await;
+    let n = notice(&s.notices.queue_url, "c2").await;
+    assert_eq!(n["derived"].as_array().unwrap().len(), 1, "{n}");
+    assert_eq!(get_bytes(&s.bucket, &key).await.unwrap(), first);
+    svc.stop().await;
+}

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use base64::Engine as _;
 use common::images::{corpus_file, decode, mean_abs_diff};
 use derivd::catalogue::{Catalogue, Transform};
-use derivd::engine::{Deadline, Engine, Placeholders};
+use derivd::engine::{Deadline, Engine, Placeholders, RenderOptions};
 use image::imageops::FilterType;
 use image::{DynamicImage, RgbImage};
 
@@ -18,9 +18,21 @@ fn transforms(names: &[&str]) -> Vec<Arc<Transform>> {
     names.iter().map(|n| cat.get(n).unwrap().clone()).collect()
 }
 
+fn with_placeholders() -> RenderOptions {
+    RenderOptions {
+        placeholders: true,
+        focus: None,
+    }
+}
+
 fn placeholders(bytes: &[u8], names: &[&str]) -> Placeholders {
     let r = Engine::default()
-        .render_all(bytes, &transforms(names), Deadline::none(), true)
+        .render_all(
+            bytes,
+            &transforms(names),
+            Deadline::none(),
+            &with_placeholders(),
+        )
         .unwrap();
     assert_eq!(r.renditions.len(), names.len());
     r.placeholders.expect("asked for")
@@ -171,7 +183,12 @@ fn placeholders_are_of_the_upright_image() {
 fn placeholders_are_made_only_when_asked() {
     let bytes = encode(&red_blue(), image::ImageFormat::Png);
     let r = Engine::default()
-        .render_all(&bytes, &transforms(&["thumb-256"]), Deadline::none(), false)
+        .render_all(
+            &bytes,
+            &transforms(&["thumb-256"]),
+            Deadline::none(),
+            &RenderOptions::default(),
+        )
         .unwrap();
     assert!(r.placeholders.is_none());
 }

@@ -34,9 +34,10 @@ pub use source::Source;
 pub use write::Written;
 
 use crate::catalogue::{Catalogue, Transform};
-use crate::engine::Engine;
+use crate::engine::geometry::Focus;
+use crate::engine::{Engine, RenderOptions};
 use crate::job::TransformSelection;
-use crate::manifest::{self, Manifest, SourceFacts};
+use crate::manifest::{self, Manifest, SourceFacts, SourceUpdate};
 use crate::metrics::Metrics;
 use crate::storage::{ObjectStore, StorageClass};
 
@@ -49,6 +50,8 @@ pub struct DeriveRequest {
     pub transforms: TransformSelection,
     /// Rewrite objects even if they are current.
     pub force: bool,
+    /// A focal point for `fill` crops, to keep as the source's (`None`: the stored one).
+    pub focus: Option<Focus>,
     pub deadline: Instant,
 }
 
@@ -63,6 +66,15 @@ pub struct Derived {
     /// The source's facts (placeholders among them): from this render, or from the
     /// manifest when nothing was owed; `None` when neither has them.
     pub facts: Option<SourceFacts>,
+}
+
+/// What a request owes, judged.
+struct Work {
+    owed: Vec<Arc<Transform>>,
+    up_to_date: usize,
+    facts: Option<SourceFacts>,
+    /// The focal point to crop at: the request's, else the manifest's.
+    focus: Option<Focus>,
 }
 
 /// Everything deriving needs, built once at start-up.
@@ -87,43 +99,19 @@ impl Deriver {
             .await?;
         let info = render::probe(&self.engine, &source).await?;
         let wanted = select::transforms(&self.catalogue, &req.transforms, info.media)?;
-        let (owed, up_to_date, known) = if req.force {
-            (wanted, 0, None)
-        } else {
-            let owed = self.owed(mapping, &source, &wanted);
-            self.timed("judge", deadline, owed).await?
-        };
+        let work = self.owed(mapping, &source, wanted, req);
+        let work = self.timed("judge", deadline, work).await?;
         let mut derived = Derived {
             bucket: mapping.derived.clone(),
             written: Vec::new(),
-            up_to_date,
-            facts: known,
+            up_to_date: work.up_to_date,
+            facts: work.facts.clone(),
         };
-        if owed.is_empty() {
+        if work.owed.is_empty() {
             return Ok(derived);
         }
-        let (engine, budget, metrics) = (&self.engine, &self.budget, &self.metrics);
-        let rendered =
-            render::render(engine, budget, metrics, &source, &info, owed, deadline).await?;
-        derived.facts = rendered.placeholders.map(|placeholders| SourceFacts {
-            media_type: info.media.mime().to_string(),
-            width: info.width,
-            height: info.height,
-            placeholders,
-        });
-        let mut puts = Vec::with_capacity(rendered.renditions.len());
-        for r in &rendered.renditions {
-            let (put, written) =
-                write::derived_object(mapping, &source.key, &source.etag, r, self.storage_class)?;
-            puts.push(put);
-            derived.written.push(written);
-        }
-        let store = self.store.as_ref();
-        let writes = write::put_all(store, &mapping.derived, puts);
-        self.timed("store", deadline, writes).await?;
-        let facts = derived.facts.as_ref();
-        let record = write::record(store, mapping, &source, &derived.written, facts);
-        self.timed("manifest", deadline, record).await?;
+        self.make(mapping, &source, &info, work, req, &mut derived)
+            .await?;
         for w in &derived.written {
             self.metrics
                 .derived_objects
@@ -132,6 +120,48 @@ impl Deriver {
             self.metrics.derived_bytes.inc_by(w.entry.bytes);
         }
         Ok(derived)
+    }
+
+    /// Renders what `work` owes from one decode, writes every object, records them.
+    async fn make(
+        &self,
+        mapping: &Mapping,
+        source: &Source,
+        info: &crate::engine::SourceInfo,
+        work: Work,
+        req: &DeriveRequest,
+        derived: &mut Derived,
+    ) -> Result<(), DeriveError> {
+        let (engine, budget, metrics) = (&self.engine, &self.budget, &self.metrics);
+        let opts = RenderOptions {
+            placeholders: true,
+            focus: work.focus,
+        };
+        let (owed, deadline) = (work.owed, req.deadline);
+        let parts = (engine, budget, metrics);
+        let rendered = render::render(parts, source, info, owed, deadline, opts).await?;
+        derived.facts = rendered.placeholders.map(|placeholders| SourceFacts {
+            media_type: info.media.mime().to_string(),
+            width: info.width,
+            height: info.height,
+            placeholders,
+        });
+        let mut puts = Vec::with_capacity(rendered.renditions.len());
+        for r in &rendered.renditions {
+            let (key, etag, class) = (&source.key, &source.etag, self.storage_class);
+            let (put, written) = write::derived_object(mapping, key, etag, r, class, work.focus)?;
+            puts.push(put);
+            derived.written.push(written);
+        }
+        let store = self.store.as_ref();
+        let writes = write::put_all(store, &mapping.derived, puts);
+        self.timed("store", deadline, writes).await?;
+        let update = SourceUpdate {
+            facts: derived.facts.as_ref(),
+            focus: req.focus,
+        };
+        let record = write::record(store, mapping, source, &derived.written, update);
+        self.timed("manifest", deadline, record).await
     }
 
     /// How the derived objects of `transforms` made from `source_etag` stand now: one
@@ -143,17 +173,19 @@ impl Deriver {
         source_etag: &str,
         transforms: &[Arc<Transform>],
     ) -> Result<Vec<Verdict>, DeriveError> {
-        let judged = self.judge(mapping, source_key, source_etag, transforms);
+        let judged = self.judge(mapping, source_key, source_etag, transforms, None);
         Ok(judged.await?.0)
     }
 
-    /// [`Deriver::verdicts`], with the manifest they were judged against.
+    /// [`Deriver::verdicts`] (against `focus`, else the manifest's), with the manifest
+    /// they were judged against.
     async fn judge(
         &self,
         mapping: &Mapping,
         source_key: &str,
         source_etag: &str,
         transforms: &[Arc<Transform>],
+        focus: Option<Focus>,
     ) -> Result<(Vec<Verdict>, Option<Manifest>), DeriveError> {
         let heads = try_join_all(transforms.iter().map(|t| async move {
             let ext = t.output.format.extension();
@@ -161,9 +193,11 @@ impl Deriver {
             Ok::<_, DeriveError>(self.store.head(&mapping.derived, &key).await?)
         }));
         let (heads, recorded) = futures_util::try_join!(heads, self.manifest(mapping, source_key))?;
+        let focus = focus.or(recorded.as_ref().and_then(|m| m.focus));
         let verdicts = transforms.iter().zip(&heads).map(|(t, head)| {
             let entry = recorded.as_ref().and_then(|m| m.derived.get(&t.name));
-            identity::judge(&Identity::new(source_etag, t), head.as_ref(), entry)
+            let wanted = Identity::with_focus(source_etag, t, focus);
+            identity::judge(&wanted, head.as_ref(), entry)
         });
         Ok((verdicts.collect(), recorded))
     }
@@ -197,26 +231,43 @@ impl Deriver {
         })
     }
 
-    /// Splits `wanted` into what is owed and how many are already current, with the
-    /// source's facts as the manifest has them for this version of it.
+    /// What `req` owes of `wanted`: everything when forced, else what is not current
+    /// (against the job's focus, else the manifest's); with the source's facts as the
+    /// manifest has them for this version of it.
     async fn owed(
         &self,
         mapping: &Mapping,
         source: &Source,
-        wanted: &[Arc<Transform>],
-    ) -> Result<(Vec<Arc<Transform>>, usize, Option<SourceFacts>), DeriveError> {
-        let (verdicts, recorded) = self
-            .judge(mapping, &source.key, &source.etag, wanted)
-            .await?;
-        let facts = recorded.and_then(|m| m.facts_of(&source.etag).cloned());
+        wanted: Vec<Arc<Transform>>,
+        req: &DeriveRequest,
+    ) -> Result<Work, DeriveError> {
+        if req.force {
+            // Repairs and audits force: they must still crop at the stored focus.
+            let stored = self.manifest(mapping, &source.key).await?;
+            return Ok(Work {
+                owed: wanted,
+                up_to_date: 0,
+                facts: None,
+                focus: req.focus.or(stored.and_then(|m| m.focus)),
+            });
+        }
+        let (key, etag) = (&source.key, &source.etag);
+        let (verdicts, recorded) = self.judge(mapping, key, etag, &wanted, req.focus).await?;
+        let facts = recorded.as_ref().and_then(|m| m.facts_of(etag).cloned());
+        let focus = req.focus.or(recorded.and_then(|m| m.focus));
         let owed: Vec<_> = wanted
             .iter()
             .zip(&verdicts)
             .filter(|(_, v)| **v != Verdict::Current)
             .map(|(t, _)| t.clone())
             .collect();
-        let current = wanted.len() - owed.len();
-        Ok((owed, current, facts))
+        let up_to_date = wanted.len() - owed.len();
+        Ok(Work {
+            owed,
+            up_to_date,
+            facts,
+            focus,
+        })
     }
 
     /// Runs a storage stage within the deadline, timing it.

@@ -11,8 +11,9 @@ use super::buckets::Mapping;
 use super::identity::Identity;
 use super::source::Source;
 use crate::catalogue::Transform;
+use crate::engine::geometry::Focus;
 use crate::engine::Rendition;
-use crate::manifest::{self, ManifestEntry, SourceFacts};
+use crate::manifest::{self, ManifestEntry, SourceUpdate};
 use crate::storage::{ObjectStore, PutCondition, PutRequest, StorageClass, StoreError};
 
 /// One derived object written, with the manifest entry that describes it.
@@ -29,12 +30,13 @@ pub fn derived_object(
     etag: &str,
     rendition: &Rendition,
     storage_class: StorageClass,
+    focus: Option<Focus>,
 ) -> Result<(PutRequest, Written), crate::keys::KeyError> {
     let t: &Arc<Transform> = &rendition.transform;
     let key = mapping
         .layout
         .derived_key(source_key, &t.name, t.output.format.extension())?;
-    let identity = Identity::new(etag, t);
+    let identity = Identity::with_focus(etag, t, focus);
     let content_type = t.output.format.mime().to_string();
     let entry = ManifestEntry {
         key: key.clone(),
@@ -79,7 +81,7 @@ pub async fn record(
     mapping: &Mapping,
     source: &Source,
     written: &[Written],
-    facts: Option<&SourceFacts>,
+    update: SourceUpdate<'_>,
 ) -> Result<(), StoreError> {
     let entries: BTreeMap<String, ManifestEntry> = written
         .iter()
@@ -87,6 +89,6 @@ pub async fn record(
         .collect();
     let (bucket, layout) = (&mapping.derived, &mapping.layout);
     let (key, etag) = (&source.key, &source.etag);
-    manifest::merge_with(store, bucket, layout, key, etag, &entries, facts).await?;
+    manifest::merge_with(store, bucket, layout, key, etag, &entries, update).await?;
     Ok(())
 }

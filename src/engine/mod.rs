@@ -26,6 +26,7 @@
 //! The stages are `render.rs`; a deadline is checked between every two. A panic inside a decoder is caught and reported as
 //! [`EngineError::Internal`] so one hostile file cannot take a worker down.
 
+mod attention;
 mod bitmap;
 mod cascade;
 mod color;
@@ -89,6 +90,15 @@ pub struct Rendition {
     pub elapsed: Duration,
 }
 
+/// What a render makes besides the renditions, and how.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct RenderOptions {
+    /// Make the source's placeholders (`placeholder.rs`) too.
+    pub placeholders: bool,
+    /// Centre every `fill` crop on this point (it wins over the transforms' gravity).
+    pub focus: Option<geometry::Focus>,
+}
+
 /// Everything one render made: the renditions, in the order asked, and the source's
 /// placeholders when they were asked for.
 #[derive(Debug, Clone)]
@@ -133,25 +143,26 @@ impl Engine {
         transforms: &[Arc<Transform>],
         deadline: Deadline,
     ) -> Result<Vec<Rendition>, EngineError> {
+        let opts = RenderOptions::default();
         Ok(self
-            .render_all(bytes, transforms, deadline, false)?
+            .render_all(bytes, transforms, deadline, &opts)?
             .renditions)
     }
 
-    /// [`Engine::render`], plus the source's placeholders (`placeholder.rs`) from the same
-    /// decode when `placeholders`.
+    /// [`Engine::render`] as `opts` say: with the source's placeholders from the same
+    /// decode, with `fill` crops centred on a focal point.
     pub fn render_all(
         &self,
         bytes: &[u8],
         transforms: &[Arc<Transform>],
         deadline: Deadline,
-        placeholders: bool,
+        opts: &RenderOptions,
     ) -> Result<Rendered, EngineError> {
         guard(|| {
             let src = self.open(bytes)?;
             deadline.check("header")?;
             let max_side = self.limits.max_output_side;
-            render::render(&src, transforms, max_side, deadline, placeholders)
+            render::render(&src, transforms, max_side, deadline, opts)
         })
     }
 
