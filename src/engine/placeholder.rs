@@ -55,7 +55,9 @@ pub fn compute(preview: &Bitmap) -> Result<Placeholders, EngineError> {
     let rgba = to_rgba(preview);
     let thumb = thumbhash::rgba_to_thumb_hash(w as usize, h as usize, &rgba);
     let (cx, cy) = if w >= h { (4, 3) } else { (3, 4) };
-    let blur = blurhash::encode(cx, cy, w, h, &rgba)
+    // BlurHash's 12 cosines need few pixels, and cost a cosine pair per pixel each.
+    let (small, sw, sh) = box_shrink(&rgba, w, h, BLURHASH_SIDE);
+    let blur = blurhash::encode(cx, cy, sw, sh, &small)
         .map_err(|e| EngineError::Internal(format!("blurhash: {e}")))?;
     use base64::Engine as _;
     Ok(Placeholders {
@@ -63,6 +65,35 @@ pub fn compute(preview: &Bitmap) -> Result<Placeholders, EngineError> {
         blurhash: blur,
         dominant_color: hex_colour(dominant(&rgba)),
     })
+}
+
+/// The longest side BlurHash is computed at.
+const BLURHASH_SIDE: u32 = 32;
+
+/// `rgba` (`w × h`) averaged down by a whole factor until its longest side is ≤ `max`.
+fn box_shrink(rgba: &[u8], w: u32, h: u32, max: u32) -> (Vec<u8>, u32, u32) {
+    let f = w.max(h).div_ceil(max).max(1);
+    if f == 1 {
+        return (rgba.to_vec(), w, h);
+    }
+    let (sw, sh) = (w.div_ceil(f), h.div_ceil(f));
+    let mut out = Vec::with_capacity((sw * sh * 4) as usize);
+    for by in 0..sh {
+        for bx in 0..sw {
+            let (mut sum, mut n) = ([0u32; 4], 0u32);
+            for y in by * f..((by + 1) * f).min(h) {
+                for x in bx * f..((bx + 1) * f).min(w) {
+                    let i = ((y * w + x) * 4) as usize;
+                    for c in 0..4 {
+                        sum[c] += rgba[i + c] as u32;
+                    }
+                    n += 1;
+                }
+            }
+            out.extend(sum.map(|s| ((s + n / 2) / n) as u8));
+        }
+    }
+    (out, sw, sh)
 }
 
 fn to_rgba(b: &Bitmap) -> Vec<u8> {
