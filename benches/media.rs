@@ -26,7 +26,7 @@ use derivd::catalogue::Transform;
 use derivd::config::Config;
 use derivd::derive::source::SourceBody;
 use derivd::derive::{still, MemoryBudget, Source};
-use derivd::engine::Engine;
+use derivd::engine::{Engine, RenderOptions};
 use derivd::extract::Extractors;
 use derivd::media::{detect, Detected};
 use derivd::metrics::Metrics;
@@ -103,19 +103,17 @@ async fn job(ex: &Extractors, engine: &Engine, bytes: &Bytes, t: &[Arc<Transform
         .await
         .unwrap();
     let (budget, metrics) = (MemoryBudget::new(4 << 30), Metrics::new());
-    let out = still::render(
-        engine,
-        &budget,
-        &metrics,
-        &p,
-        1 << 30,
-        t.to_vec(),
-        &BTreeMap::new(),
-        deadline,
-    )
-    .await
-    .unwrap();
-    assert_eq!(out.len(), t.len());
+    // As a job renders: with the source's placeholders.
+    let opts = RenderOptions {
+        placeholders: true,
+        focus: None,
+    };
+    let parts = (engine, &budget, &metrics);
+    let recorded = BTreeMap::new();
+    let out = still::render(parts, &p, 1 << 30, t.to_vec(), &recorded, deadline, opts)
+        .await
+        .unwrap();
+    assert_eq!(out.renditions.len(), t.len());
     started.elapsed()
 }
 

@@ -103,6 +103,7 @@ async fn main() -> anyhow::Result<()> {
             source: src.clone(),
             transforms: derivd::job::TransformSelection::All,
             force: false,
+            focus: None,
         };
         jobs.send(&job.to_message_json()).await?;
         for t in &transforms {

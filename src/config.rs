@@ -141,6 +141,12 @@ pub struct HttpConfig {
     pub body_timeout_secs: u64,
     /// Open connections at most; more wait in the listen backlog.
     pub max_connections: usize,
+    /// Keys that sign URLs for `GET /v1/derived/…` (`src/http/signing.rs`), newest first:
+    /// the first signs, any verifies. Set, that route needs `?expires=…&sig=…` (or the
+    /// bearer token). Prefer `DERIVD_HTTP__URL_SIGNING_KEY`.
+    pub url_signing_key: Vec<String>,
+    /// Seconds past its `expires` a signed URL is still accepted (clock skew).
+    pub url_signature_skew_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq, Default)]

@@ -21,6 +21,8 @@ use std::collections::BTreeMap;
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
+use crate::engine::geometry::Focus;
+use crate::engine::Placeholders;
 use crate::keys::KeyLayout;
 use crate::storage::{ObjectStore, PutCondition, PutRequest, StorageClass, StoreError};
 
@@ -35,9 +37,33 @@ pub struct Manifest {
     pub source_etag: String,
     /// By transform name.
     pub derived: BTreeMap<String, ManifestEntry>,
+    /// What the source is, as of `source_etag` (absent in manifests written before
+    /// derivd recorded it; the next render fills it in).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub facts: Option<SourceFacts>,
+    /// The source's focal point, from the last job that gave one (kept across jobs
+    /// without one, and across re-uploads: it is a property of the picture).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub focus: Option<Focus>,
     /// Fields of newer versions of derivd, kept as they are.
     #[serde(flatten)]
     pub extra: BTreeMap<String, serde_json::Value>,
+}
+
+/// The public facts about a source that a render learns: its media type, upright size and
+/// placeholders (`GET /v1/sources/{key}` serves them). A video's size is its display size
+/// and its placeholders are of the frame rendered; a PDF's is its page's in points.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SourceFacts {
+    pub media_type: String,
+    /// Upright (orientation-applied) size.
+    pub width: u32,
+    pub height: u32,
+    pub placeholders: Placeholders,
+    /// What ffprobe or pdfinfo found in a video or PDF (duration, codec, frame rate,
+    /// rotation; page count and size).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media_facts: Option<crate::extract::Facts>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -63,16 +89,28 @@ impl Manifest {
             source_key: source_key.to_string(),
             source_etag: source_etag.to_string(),
             derived: BTreeMap::new(),
+            facts: None,
+            focus: None,
             extra: BTreeMap::new(),
         }
     }
 
     /// Adds or replaces entries; the manifest's source ETag follows the newest job.
     pub fn merge(&mut self, source_etag: &str, entries: &BTreeMap<String, ManifestEntry>) {
+        if self.source_etag != source_etag {
+            self.facts = None; // they described another version of the source
+        }
         self.source_etag = source_etag.to_string();
         for (t, e) in entries {
             self.derived.insert(t.clone(), e.clone());
         }
+    }
+
+    /// The facts, if they describe `source_etag`.
+    pub fn facts_of(&self, source_etag: &str) -> Option<&SourceFacts> {
+        self.facts
+            .as_ref()
+            .filter(|_| self.source_etag == source_etag)
     }
 }
 
@@ -103,7 +141,7 @@ pub async fn merge(
     source_etag: &str,
     entries: &BTreeMap<String, ManifestEntry>,
 ) -> Result<Manifest, StoreError> {
-    let none = BTreeMap::new();
+    let update = SourceUpdate::default();
     merge_with(
         store,
         bucket,
@@ -111,12 +149,22 @@ pub async fn merge(
         source_key,
         source_etag,
         entries,
-        &none,
+        update,
     )
     .await
 }
 
-/// [`merge`], also setting top-level fields (a video's or PDF's `source` facts).
+/// What a job learnt about its source besides its entries: `None` fields leave the
+/// manifest's as they are.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SourceUpdate<'a> {
+    /// The source's facts as of this job's source ETag.
+    pub facts: Option<&'a SourceFacts>,
+    /// A focal point the job gave.
+    pub focus: Option<Focus>,
+}
+
+/// [`merge`], also recording `update`.
 pub async fn merge_with(
     store: &dyn ObjectStore,
     bucket: &str,
@@ -124,7 +172,7 @@ pub async fn merge_with(
     source_key: &str,
     source_etag: &str,
     entries: &BTreeMap<String, ManifestEntry>,
-    fields: &BTreeMap<String, serde_json::Value>,
+    update: SourceUpdate<'_>,
 ) -> Result<Manifest, StoreError> {
     let key = layout
         .manifest_key(source_key)
@@ -157,7 +205,12 @@ pub async fn merge_with(
             )));
         }
         manifest.merge(source_etag, entries);
-        manifest.extra.extend(fields.clone());
+        if let Some(f) = update.facts {
+            manifest.facts = Some(f.clone());
+        }
+        if let Some(f) = update.focus {
+            manifest.focus = Some(f);
+        }
         let body = serde_json::to_vec_pretty(&manifest).expect("manifest serialises");
         let req = PutRequest {
             key: key.clone(),
@@ -195,9 +248,33 @@ mod tests {
     use super::*;
 
     #[test]
+    fn facts_belong_to_one_version_of_the_source() {
+        let mut m = Manifest::new("a.jpg", "e0");
+        m.facts = Some(SourceFacts {
+            media_type: "image/jpeg".into(),
+            width: 4,
+            height: 3,
+            placeholders: Placeholders {
+                thumbhash: "t".into(),
+                blurhash: "b".into(),
+                dominant_color: "#000000".into(),
+            },
+            media_facts: None,
+        });
+        let back: Manifest = serde_json::from_value(serde_json::to_value(&m).unwrap()).unwrap();
+        assert_eq!(back, m);
+        assert!(m.facts_of("e0").is_some() && m.facts_of("e1").is_none());
+        m.merge("e1", &BTreeMap::new());
+        assert_eq!(m.facts, None);
+        // A manifest of the previous format (no facts) still reads.
+        let old = r#"{"version": 1, "source_key": "a.jpg", "source_etag": "e0", "derived": {}}"#;
+        assert_eq!(serde_json::from_str::<Manifest>(old).unwrap().facts, None);
+    }
+
+    #[test]
     fn fields_of_newer_versions_survive_a_merge() {
         let newer = r#"{"version": 1, "source_key": "a.jpg", "source_etag": "e0",
-            "placeholders": {"thumbhash": "abc"},
+            "frames": {"count": 12},
             "derived": {"thumb-256": {"key": "derived/a.jpg/thumb-256.jpg", "digest": "d",
                 "source_etag": "e0", "content_type": "image/jpeg", "bytes": 1, "width": 1,
                 "height": 1, "focus": {"x": 0.5}}}}"#;
@@ -214,7 +291,7 @@ mod tests {
         };
         m.merge("e0", &BTreeMap::from([("web-1024".to_string(), entry)]));
         let back: serde_json::Value = serde_json::to_value(&m).unwrap();
-        assert_eq!(back["placeholders"]["thumbhash"], "abc");
+        assert_eq!(back["frames"]["count"], 12);
         assert_eq!(back["derived"]["thumb-256"]["focus"]["x"], 0.5);
         assert_eq!(back["derived"]["web-1024"]["bytes"], 2);
     }

@@ -10,6 +10,8 @@ use serde::{Deserialize, Serialize};
 use tokio::io::AsyncWriteExt;
 use tokio::sync::Mutex;
 
+use crate::manifest::SourceFacts;
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Notice {
     /// The client's correlation id from the job message, if it gave one.
@@ -30,10 +32,10 @@ pub struct Notice {
     /// ... and the first [`BODY_EXCERPT_BYTES`] of its body, so the sender can tell which.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body: Option<String>,
-    /// A video's or PDF's facts (duration, frame size, codec, fps, rotation; page count
-    /// and size), in the success notice of a job on one.
+    /// For a job that succeeded: the source's media type, size and placeholders (and a
+    /// video's or PDF's facts).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub facts: Option<crate::extract::Facts>,
+    pub facts: Option<SourceFacts>,
 }
 
 /// How much of a malformed message's body its failure notice quotes.

@@ -23,7 +23,7 @@ use crate::derive::{Admission, BucketMap, Deriver, MemoryBudget};
 use crate::engine::Engine;
 use crate::ensure::Ensurer;
 use crate::http::serve::ServeLimits;
-use crate::http::HttpState;
+use crate::http::{signing, HttpState};
 use crate::metrics::Metrics;
 use crate::queue::Queue;
 use crate::repair::Repairer;
@@ -269,6 +269,11 @@ async fn http(
         auth_token: cfg.http.auth_token.clone(),
         max_body_bytes: cfg.http.max_body_bytes,
         allowed_hosts: cfg.http.allowed_hosts.clone(),
+        signer: signing::UrlSigner::new(
+            &cfg.http.url_signing_key,
+            cfg.http.url_signature_skew_secs,
+        )
+        .map(Arc::new),
     };
     let api = roles
         .contains(&Role::Http)

@@ -117,6 +117,7 @@ async fn make(app: &App, bucket: &str, source: &str, file: &str) {
         source: source.into(),
         transforms: TransformSelection::Named(TRANSFORMS.map(String::from).to_vec()),
         force: false,
+        focus: None,
         deadline: Instant::now() + Duration::from_secs(120),
     };
     let done = app.deriver().derive(&req).await.unwrap();

@@ -71,7 +71,9 @@ async fn scenario(svc: &Running, bucket: &str) -> &'static str {
         m.unwrap().filter(|(m, _)| m.derived.len() == 2)
     })
     .await;
-    let facts = &m.extra["source"];
+    let facts = m.facts.as_ref().expect("the source's facts");
+    assert_eq!((facts.media_type.as_str(), facts.width), ("video/mp4", 320));
+    let facts = serde_json::to_value(&facts.media_facts).unwrap();
     assert_eq!(facts["kind"], "video", "{facts}");
     assert_eq!(facts["codec"], "h264");
     assert_eq!(
@@ -110,9 +112,12 @@ async fn scenario(svc: &Running, bucket: &str) -> &'static str {
 
 fn check_notice(n: &serde_json::Value) {
     assert_eq!(n["status"], "ok", "{n}");
-    assert_eq!(n["facts"]["kind"], "video", "{n}");
-    assert_eq!(n["facts"]["width"], 320);
-    assert_eq!(n["facts"]["frames_per_second"], 25.0);
+    let facts = &n["facts"];
+    assert_eq!(facts["media_facts"]["kind"], "video", "{n}");
+    assert_eq!(facts["media_facts"]["width"], 320);
+    assert_eq!(facts["media_facts"]["frames_per_second"], 25.0);
+    // The poster frame's placeholders, as an image's would be.
+    assert!(facts["placeholders"]["thumbhash"].is_string(), "{n}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

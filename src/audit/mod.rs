@@ -250,8 +250,12 @@ async fn check_source(app: &Auditor, mapping: &Mapping, source_key: &str) -> Aud
             }
         };
         part.counts.objects += 1;
-        let digest = app.catalogue.get(transform).map(|t| t.digest.as_str());
-        match judge(entry, head.as_ref(), source_etag, digest) {
+        // A fill made at the source's focal point carries the digest that includes it.
+        let digest = app
+            .catalogue
+            .get(transform)
+            .map(|t| crate::derive::identity::digest_for(t, manifest.focus));
+        match judge(entry, head.as_ref(), source_etag, digest.as_deref()) {
             None => part.counts.healthy += 1,
             Some((kind, why)) => part.add_finding(Finding {
                 bucket: derived_bucket.to_string(),

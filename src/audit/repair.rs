@@ -37,6 +37,7 @@ pub fn repair_jobs(findings: &[Finding], job_id: &str) -> Vec<(JobRequest, u64)>
                     transforms.into_iter().map(str::to_string).collect(),
                 ),
                 force: true,
+                focus: None,
             };
             (job, n)
         })

@@ -38,6 +38,18 @@ pub enum Gravity {
     Northwest,
     Southeast,
     Southwest,
+    /// Where the picture draws the eye: edges, saturated colour and skin tones
+    /// (`engine/attention.rs`), as libvips' `attention`.
+    Attention,
+    /// The window with the most detail: the highest Shannon entropy of its luma.
+    Entropy,
+}
+
+impl Gravity {
+    /// Whether the crop's place depends on the pixels (so the engine looks before cropping).
+    pub fn is_content_aware(self) -> bool {
+        matches!(self, Gravity::Attention | Gravity::Entropy)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]

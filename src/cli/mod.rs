@@ -5,6 +5,7 @@ mod audit_cmd;
 mod catalogue_cmd;
 mod provision_cmd;
 mod serve_cmd;
+mod sign_cmd;
 mod transform_cmd;
 
 use std::path::PathBuf;
@@ -51,6 +52,8 @@ pub enum Command {
     /// Verify the live AWS wiring, one line per check. Exit 0 all well, 1 something wrong,
     /// 2 something could not be verified (access denied).
     Check(provision_cmd::CheckArgs),
+    /// Print a signed URL for GET /v1/derived/... (http.url_signing_key's newest key).
+    SignUrl(sign_cmd::SignArgs),
 }
 
 /// Runs the parsed command; the exit code is the return value.
@@ -89,6 +92,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         }
         Command::Setup(args) => provision_cmd::setup(&load_config(cli.config.as_deref())?, &args),
         Command::Check(args) => provision_cmd::check(&load_config(cli.config.as_deref())?, &args),
+        Command::SignUrl(args) => sign_cmd::run(&load_config(cli.config.as_deref())?, &args),
     }
 }
 

@@ -96,6 +96,7 @@ pub fn submit_cmd(cfg: Config, catalogue: Catalogue, args: SubmitArgs) -> anyhow
             TransformSelection::Named(args.transforms.clone())
         },
         force: args.force,
+        focus: None,
     };
     job.validate()?;
     let buckets = BucketMap::from_config(&cfg);

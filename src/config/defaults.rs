@@ -86,6 +86,8 @@ impl Default for HttpConfig {
             header_timeout_secs: 10,
             body_timeout_secs: 30,
             max_connections: 512,
+            url_signing_key: Vec::new(),
+            url_signature_skew_secs: 60,
         }
     }
 }

@@ -127,6 +127,18 @@ impl Config {
                 ));
             }
         }
+        if self.http.url_signing_key.iter().any(|k| k.len() < 32) {
+            return Err(invalid(
+                "http.url_signing_key",
+                "every key must be at least 32 characters",
+            ));
+        }
+        if self.http.url_signature_skew_secs > 3_600 {
+            return Err(invalid(
+                "http.url_signature_skew_secs",
+                "must be at most 3600 (an hour)",
+            ));
+        }
         if self.http.ensure_ttl_secs > 86_400 {
             return Err(invalid(
                 "http.ensure_ttl_secs",

@@ -48,6 +48,7 @@ impl JobRunner {
             source: job.source.clone(),
             transforms: job.transforms.clone(),
             force: job.force,
+            focus: job.focus,
             deadline: started + self.time_limit,
         };
         self.metrics.jobs_in_flight.inc();

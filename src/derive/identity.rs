@@ -12,7 +12,11 @@
 
 use std::collections::BTreeMap;
 
+use sha2::{Digest, Sha256};
+
+use crate::catalogue::spec::ResizeMode;
 use crate::catalogue::Transform;
+use crate::engine::geometry::Focus;
 use crate::manifest::ManifestEntry;
 use crate::storage::ObjectMeta;
 
@@ -31,9 +35,14 @@ pub struct Identity {
 
 impl Identity {
     pub fn new(source_etag: &str, transform: &Transform) -> Identity {
+        Identity::with_focus(source_etag, transform, None)
+    }
+
+    /// The identity of `transform`'s object when the source's focal point is `focus`.
+    pub fn with_focus(source_etag: &str, transform: &Transform, focus: Option<Focus>) -> Identity {
         Identity {
             source_etag: source_etag.to_string(),
-            digest: transform.digest.clone(),
+            digest: digest_for(transform, focus),
         }
     }
 
@@ -49,6 +58,20 @@ impl Identity {
             (META_TRANSFORM.to_string(), transform.to_string()),
             (META_DIGEST.to_string(), self.digest.clone()),
         ])
+    }
+}
+
+/// The digest a derived object of `t` carries: the transform's own, or — for a `fill`,
+/// whose crop a focal point moves — the transform's and the point's together, so a new
+/// focus makes the fill objects stale and nothing else. (Folded into the digest rather
+/// than added beside it: every reader of digests, old ones included, then agrees.)
+pub fn digest_for(t: &Transform, focus: Option<Focus>) -> String {
+    match focus {
+        Some(f) if t.resize.mode == ResizeMode::Fill => {
+            let text = format!("{}\nfocus={}", t.digest, f.canonical());
+            hex::encode(&Sha256::digest(text.as_bytes())[..8])
+        }
+        _ => t.digest.clone(),
     }
 }
 

@@ -2,8 +2,9 @@
 //! here; none of them knows how another path works.
 //!
 //! [`Deriver::derive`] runs the pipeline for one source: fetch (one GET, size-limited) →
-//! probe (header only) → select the transforms → work out what is owed ([`identity`]) →
-//! render everything owed from one decode → write every object → record them in the
+//! probe (header only; a video or PDF by its tool, [`probe`]) → select the transforms →
+//! work out what is owed ([`identity`]) → render everything owed from one decode, with the
+//! source's placeholders → write every object → record them and the source's facts in the
 //! manifest. A request succeeds only once every object it owes is written and recorded,
 //! and the source is still the version it read ([`recheck`]: otherwise it starts over).
 //!
@@ -15,6 +16,7 @@ pub mod buckets;
 pub mod budget;
 mod error;
 pub mod identity;
+mod probe;
 mod recheck;
 mod render;
 pub mod select;
@@ -37,13 +39,13 @@ pub use source::Source;
 pub use write::Written;
 
 use crate::catalogue::{Catalogue, Transform};
-use crate::engine::{Engine, Rendition, SourceInfo};
+use crate::engine::geometry::Focus;
+use crate::engine::Engine;
 use crate::extract::Extractors;
 use crate::job::TransformSelection;
-use crate::manifest::{self, Manifest};
-use crate::media::{Detected, MediaKind, MediaType};
+use crate::manifest::{self, Manifest, SourceFacts, SourceUpdate};
 use crate::metrics::Metrics;
-use crate::storage::{ObjectStore, StorageClass};
+use crate::storage::{ObjectStore, PutRequest, StorageClass};
 
 /// What to derive.
 #[derive(Debug, Clone)]
@@ -54,6 +56,8 @@ pub struct DeriveRequest {
     pub transforms: TransformSelection,
     /// Rewrite objects even if they are current.
     pub force: bool,
+    /// A focal point for `fill` crops, to keep as the source's (`None`: the stored one).
+    pub focus: Option<Focus>,
     pub deadline: Instant,
 }
 
@@ -65,30 +69,19 @@ pub struct Derived {
     pub written: Vec<Written>,
     /// Objects that were already current and so not rewritten.
     pub up_to_date: usize,
-    /// A video's or PDF's facts (duration, size, codec, …; pages, page size).
-    pub facts: Option<crate::extract::Facts>,
+    /// The source's facts (placeholders, and a video's or PDF's tool facts among them):
+    /// from this render, or from the manifest when nothing was owed; `None` when neither
+    /// has them.
+    pub facts: Option<SourceFacts>,
 }
 
-/// A probed source: an image's header, or a video's or PDF's facts and local copy.
-enum Probe {
-    Image(SourceInfo),
-    Still(still::Probed),
-}
-
-impl Probe {
-    fn media(&self) -> MediaType {
-        match self {
-            Probe::Image(i) => i.media,
-            Probe::Still(p) => p.media,
-        }
-    }
-
-    fn facts(&self) -> Option<&crate::extract::Facts> {
-        match self {
-            Probe::Image(_) => None,
-            Probe::Still(p) => Some(&p.facts),
-        }
-    }
+/// What a request owes, judged.
+struct Work {
+    owed: Vec<Arc<Transform>>,
+    up_to_date: usize,
+    facts: Option<SourceFacts>,
+    /// The focal point to crop at: the request's, else the manifest's.
+    focus: Option<Focus>,
 }
 
 /// Passes over a request whose source keeps changing before it gives up (a transient
@@ -139,39 +132,19 @@ impl Deriver {
             .await?;
         let probed = self.probe(&source, deadline).await?;
         let wanted = select::transforms(&self.catalogue, &req.transforms, probed.media())?;
-        let (owed, up_to_date) = if req.force {
-            (wanted, 0)
-        } else {
-            let owed = self.owed(mapping, &source, &wanted);
-            self.timed("judge", deadline, owed).await?
-        };
+        let work = self.owed(mapping, &source, wanted, req);
+        let work = self.timed("judge", deadline, work).await?;
         let mut derived = Derived {
             bucket: mapping.derived.clone(),
             written: Vec::new(),
-            up_to_date,
-            facts: None,
+            up_to_date: work.up_to_date,
+            facts: work.facts.clone(),
         };
-        if owed.is_empty() {
+        if work.owed.is_empty() {
             return Ok(Pass::Done(Box::new(derived)));
         }
-        let renditions = self
-            .render(mapping, &source, &probed, owed, deadline)
-            .await?;
-        let mut puts = Vec::with_capacity(renditions.len());
-        for (r, used) in &renditions {
-            let (put, mut written) =
-                write::derived_object(mapping, &source.key, &source.etag, r, self.storage_class)?;
-            if let Some(used) = used {
-                let v = serde_json::to_value(used).expect("serialises");
-                written.entry.extra.insert("still".into(), v);
-            }
-            puts.push(put);
-            derived.written.push(written);
-        }
-        derived.facts = probed.facts().cloned();
-        let (written, facts) = (&derived.written, derived.facts.as_ref());
         if !self
-            .commit(mapping, &source, puts, written, facts, deadline)
+            .make(mapping, &source, &probed, work, req, &mut derived)
             .await?
         {
             return Ok(Pass::SourceChanged);
@@ -186,15 +159,57 @@ impl Deriver {
         Ok(Pass::Done(Box::new(derived)))
     }
 
+    /// Renders what `work` owes from one decode, writes every object and records them;
+    /// false if the source changed meanwhile (nothing recorded, or a record to redo).
+    async fn make(
+        &self,
+        mapping: &Mapping,
+        source: &Source,
+        probed: &probe::Probe,
+        work: Work,
+        req: &DeriveRequest,
+        derived: &mut Derived,
+    ) -> Result<bool, DeriveError> {
+        let rendered = self
+            .render(mapping, source, probed, work.owed, work.focus, req.deadline)
+            .await?;
+        derived.facts = rendered.placeholders.map(|p| probed.facts(p));
+        let mut puts = Vec::with_capacity(rendered.renditions.len());
+        for (r, used) in &rendered.renditions {
+            let (key, etag, class) = (&source.key, &source.etag, self.storage_class);
+            let (put, mut written) =
+                write::derived_object(mapping, key, etag, r, class, work.focus)?;
+            if let Some(used) = used {
+                let v = serde_json::to_value(used).expect("serialises");
+                written.entry.extra.insert("still".into(), v);
+            }
+            puts.push(put);
+            derived.written.push(written);
+        }
+        let update = SourceUpdate {
+            facts: derived.facts.as_ref(),
+            focus: req.focus,
+        };
+        self.commit(
+            mapping,
+            source,
+            puts,
+            &derived.written,
+            update,
+            req.deadline,
+        )
+        .await
+    }
+
     /// Writes the objects and records them, checking the source before and after the
     /// merge ([`recheck`]); false (no merge, or a merge to redo) if it changed meanwhile.
     async fn commit(
         &self,
         mapping: &Mapping,
         source: &Source,
-        puts: Vec<crate::storage::PutRequest>,
+        puts: Vec<PutRequest>,
         written: &[Written],
-        facts: Option<&crate::extract::Facts>,
+        update: SourceUpdate<'_>,
         deadline: Instant,
     ) -> Result<bool, DeriveError> {
         let store = self.store.as_ref();
@@ -204,22 +219,15 @@ impl Deriver {
         if !self.timed("recheck", deadline, current).await? {
             return Ok(false); // the manifest must not go back to an older version
         }
-        match facts {
-            None => {
-                let record = write::record(store, mapping, &source.key, &source.etag, written);
-                self.timed("manifest", deadline, record).await?;
-            }
-            Some(facts) => {
-                let record = still::record(store, mapping, source, written, facts);
-                self.timed("manifest", deadline, record).await?;
-            }
-        }
+        let record = write::record(store, mapping, source, written, update);
+        self.timed("manifest", deadline, record).await?;
         let current = recheck::still_current(store, mapping, source);
         self.timed("recheck", deadline, current).await
     }
 
     /// How the derived objects of `transforms` made from `source_etag` stand now: one
-    /// HEAD per object and one read of the manifest.
+    /// HEAD per object and one read of the manifest (whose focal point they are judged
+    /// against).
     pub async fn verdicts(
         &self,
         mapping: &Mapping,
@@ -227,17 +235,33 @@ impl Deriver {
         source_etag: &str,
         transforms: &[Arc<Transform>],
     ) -> Result<Vec<Verdict>, DeriveError> {
+        let judged = self.judge(mapping, source_key, source_etag, transforms, None);
+        Ok(judged.await?.0)
+    }
+
+    /// [`Deriver::verdicts`] (against `focus`, else the manifest's), with the manifest
+    /// they were judged against.
+    async fn judge(
+        &self,
+        mapping: &Mapping,
+        source_key: &str,
+        source_etag: &str,
+        transforms: &[Arc<Transform>],
+        focus: Option<Focus>,
+    ) -> Result<(Vec<Verdict>, Option<Manifest>), DeriveError> {
         let heads = try_join_all(transforms.iter().map(|t| async move {
             let ext = t.output.format.extension();
             let key = mapping.layout.derived_key(source_key, &t.name, ext)?;
             Ok::<_, DeriveError>(self.store.head(&mapping.derived, &key).await?)
         }));
         let (heads, recorded) = futures_util::try_join!(heads, self.manifest(mapping, source_key))?;
+        let focus = focus.or(recorded.as_ref().and_then(|m| m.focus));
         let verdicts = transforms.iter().zip(&heads).map(|(t, head)| {
             let entry = recorded.as_ref().and_then(|m| m.derived.get(&t.name));
-            identity::judge(&Identity::new(source_etag, t), head.as_ref(), entry)
+            let wanted = Identity::with_focus(source_etag, t, focus);
+            identity::judge(&wanted, head.as_ref(), entry)
         });
-        Ok(verdicts.collect())
+        Ok((verdicts.collect(), recorded))
     }
 
     /// The source's manifest; one that cannot be read counts as none (a job then rewrites
@@ -252,50 +276,6 @@ impl Deriver {
             Ok(m) => Ok(m.map(|(m, _etag)| m)),
             Err(crate::storage::StoreError::Permanent(_)) => Ok(None),
             Err(e) => Err(e.into()),
-        }
-    }
-
-    /// The source's header: an image's by the engine, a video's or PDF's by its tool.
-    async fn probe(&self, source: &Source, deadline: Instant) -> Result<Probe, DeriveError> {
-        match crate::media::detect(source.bytes()) {
-            Detected::Supported(m) if m.kind() != MediaKind::Image => {
-                let p = still::probe(&self.extractors, &self.engine, source, m, deadline);
-                Ok(Probe::Still(p.await?))
-            }
-            _ => Ok(Probe::Image(render::probe(&self.engine, source).await?)),
-        }
-    }
-
-    /// Every owed rendition, each with the frame or page it was made from (videos, PDFs).
-    async fn render(
-        &self,
-        mapping: &Mapping,
-        source: &Source,
-        probe: &Probe,
-        owed: Vec<Arc<Transform>>,
-        deadline: Instant,
-    ) -> Result<Vec<(Rendition, Option<still::StillUsed>)>, DeriveError> {
-        let (engine, budget, metrics) = (&self.engine, &self.budget, &self.metrics);
-        match probe {
-            Probe::Image(info) => {
-                let r = render::render(engine, budget, metrics, source, info, owed, deadline);
-                Ok(r.await?.into_iter().map(|r| (r, None)).collect())
-            }
-            Probe::Still(p) => {
-                // Only a `best` rule reuses what the manifest recorded.
-                let recorded = match owed.iter().any(|t| still::picks_best(t, p.media)) {
-                    true => {
-                        let manifest = self.manifest(mapping, &source.key).await?;
-                        still::recorded(manifest.as_ref(), &source.etag)
-                    }
-                    false => Default::default(),
-                };
-                let memory = self.extractors.tool_memory_bytes;
-                let r = still::render(
-                    engine, budget, metrics, p, memory, owed, &recorded, deadline,
-                );
-                Ok(r.await?.into_iter().map(|(r, u)| (r, Some(u))).collect())
-            }
         }
     }
 
@@ -318,24 +298,43 @@ impl Deriver {
         })
     }
 
-    /// Splits `wanted` into what is owed and how many are already current.
+    /// What `req` owes of `wanted`: everything when forced, else what is not current
+    /// (against the job's focus, else the manifest's); with the source's facts as the
+    /// manifest has them for this version of it.
     async fn owed(
         &self,
         mapping: &Mapping,
         source: &Source,
-        wanted: &[Arc<Transform>],
-    ) -> Result<(Vec<Arc<Transform>>, usize), DeriveError> {
-        let verdicts = self
-            .verdicts(mapping, &source.key, &source.etag, wanted)
-            .await?;
+        wanted: Vec<Arc<Transform>>,
+        req: &DeriveRequest,
+    ) -> Result<Work, DeriveError> {
+        if req.force {
+            // Repairs and audits force: they must still crop at the stored focus.
+            let stored = self.manifest(mapping, &source.key).await?;
+            return Ok(Work {
+                owed: wanted,
+                up_to_date: 0,
+                facts: None,
+                focus: req.focus.or(stored.and_then(|m| m.focus)),
+            });
+        }
+        let (key, etag) = (&source.key, &source.etag);
+        let (verdicts, recorded) = self.judge(mapping, key, etag, &wanted, req.focus).await?;
+        let facts = recorded.as_ref().and_then(|m| m.facts_of(etag).cloned());
+        let focus = req.focus.or(recorded.and_then(|m| m.focus));
         let owed: Vec<_> = wanted
             .iter()
             .zip(&verdicts)
             .filter(|(_, v)| **v != Verdict::Current)
             .map(|(t, _)| t.clone())
             .collect();
-        let current = wanted.len() - owed.len();
-        Ok((owed, current))
+        let up_to_date = wanted.len() - owed.len();
+        Ok(Work {
+            owed,
+            up_to_date,
+            facts,
+            focus,
+        })
     }
 
     /// Runs a storage stage within the deadline, timing it.

@@ -12,7 +12,7 @@ use super::budget::MemoryBudget;
 use super::source::Source;
 use super::DeriveError;
 use crate::catalogue::Transform;
-use crate::engine::{Deadline, Engine, Rendition, SourceInfo};
+use crate::engine::{Deadline, Engine, RenderOptions, Rendered, SourceInfo};
 use crate::metrics::Metrics;
 
 /// Reads the source's header: format, upright size, decode memory.
@@ -24,17 +24,16 @@ pub async fn probe(engine: &Engine, source: &Source) -> Result<SourceInfo, Deriv
     Ok(info)
 }
 
-/// Makes every rendition from one decode, after reserving the decode memory and the
-/// source's own bytes from the budget.
+/// Makes every rendition (and what `opts` ask for) from one decode, after reserving the
+/// decode memory and the source's own bytes from the budget.
 pub async fn render(
-    engine: &Engine,
-    budget: &MemoryBudget,
-    metrics: &Metrics,
+    (engine, budget, metrics): (&Engine, &MemoryBudget, &Metrics),
     source: &Source,
     info: &SourceInfo,
     transforms: Vec<Arc<Transform>>,
     deadline: Instant,
-) -> Result<Vec<Rendition>, DeriveError> {
+    opts: RenderOptions,
+) -> Result<Rendered, DeriveError> {
     let wanted = info.estimated_decode_bytes + source.resident_bytes();
     // The reservation moves into the blocking task: it lives exactly as long as the work.
     let reservation = budget.reserve(wanted, metrics).await;
@@ -42,7 +41,7 @@ pub async fn render(
     let started = Instant::now();
     let task = tokio::task::spawn_blocking(move || {
         let _reservation = reservation;
-        engine.render(&bytes, &transforms, Deadline::at(deadline))
+        engine.render_all(&bytes, &transforms, Deadline::at(deadline), &opts)
     });
     let out = task
         .await

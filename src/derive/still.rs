@@ -18,7 +18,9 @@ use super::budget::MemoryBudget;
 use super::source::Source;
 use super::DeriveError;
 use crate::catalogue::Transform;
-use crate::engine::{geometry, Deadline, Engine, EngineError, Rendition};
+use crate::engine::{
+    geometry, Deadline, Engine, EngineError, Placeholders, RenderOptions, Rendition,
+};
 use crate::extract::{At, Extractor, Extractors, Facts, Request, Rule};
 use crate::manifest::Manifest;
 use crate::media::{MediaKind, MediaType};
@@ -109,18 +111,23 @@ pub fn recorded(manifest: Option<&Manifest>, etag: &str) -> BTreeMap<String, f64
         .collect()
 }
 
+/// Every rendition a render of stills made, with what each used, and the source's
+/// placeholders (from the first still).
+pub struct Stills {
+    pub renditions: Vec<(Rendition, StillUsed)>,
+    pub placeholders: Option<Placeholders>,
+}
+
 /// Every owed rendition, one extraction per distinct rule; with what each used.
-#[allow(clippy::too_many_arguments)]
 pub async fn render(
-    engine: &Engine,
-    budget: &MemoryBudget,
-    metrics: &Metrics,
+    (engine, budget, metrics): (&Engine, &MemoryBudget, &Metrics),
     probed: &Probed,
     tool_memory: u64,
     transforms: Vec<Arc<Transform>>,
     recorded: &BTreeMap<String, f64>,
     deadline: Instant,
-) -> Result<Vec<(Rendition, StillUsed)>, DeriveError> {
+    opts: RenderOptions,
+) -> Result<Stills, DeriveError> {
     let mut groups: BTreeMap<String, (Rule, Vec<Arc<Transform>>)> = BTreeMap::new();
     for t in transforms {
         let rule = t.rule(probed.media).expect("a video or PDF rule");
@@ -130,8 +137,15 @@ pub async fn render(
             .1
             .push(t);
     }
-    let mut out = Vec::new();
+    let mut out = Stills {
+        renditions: Vec::new(),
+        placeholders: None,
+    };
     for (key, (rule, group)) in groups {
+        let opts = RenderOptions {
+            placeholders: opts.placeholders && out.placeholders.is_none(),
+            ..opts
+        };
         let rule = match (rule, recorded.get(&key)) {
             (Rule::Video(At::Best), Some(&t)) => Rule::Video(At::Seconds(t)),
             (r, _) => r,
@@ -167,10 +181,11 @@ pub async fn render(
                 Facts::Video(v) => (v.display_width, v.display_height),
                 Facts::Pdf(_) => (still.width, still.height),
             };
-            let r = engine.render_still(media, size, pixels, &group, Deadline::at(deadline))?;
+            let d = Deadline::at(deadline);
+            let r = engine.render_still(media, size, pixels, &group, d, &opts)?;
             Ok::<_, DeriveError>((still.at_seconds, still.page, r))
         });
-        let (at_seconds, page, renditions) = task
+        let (at_seconds, page, rendered) = task
             .await
             .map_err(|e| DeriveError::Panic(e.to_string()))??;
         metrics
@@ -182,7 +197,9 @@ pub async fn render(
             at_seconds,
             page,
         };
-        out.extend(renditions.into_iter().map(|r| (r, used.clone())));
+        out.placeholders = out.placeholders.or(rendered.placeholders);
+        let made = rendered.renditions.into_iter().map(|r| (r, used.clone()));
+        out.renditions.extend(made);
     }
     Ok(out)
 }
@@ -207,24 +224,4 @@ fn covering_scale(facts: &Facts, media: MediaType, group: &[Arc<Transform>]) -> 
     } else {
         scale
     }
-}
-
-/// Records `written` in the manifest, with a video's or PDF's facts as its `source` field.
-pub async fn record(
-    store: &dyn crate::storage::ObjectStore,
-    mapping: &super::Mapping,
-    source: &Source,
-    written: &[super::Written],
-    facts: &Facts,
-) -> Result<(), crate::storage::StoreError> {
-    let entries: BTreeMap<String, crate::manifest::ManifestEntry> = written
-        .iter()
-        .map(|w| (w.transform.clone(), w.entry.clone()))
-        .collect();
-    let facts = serde_json::to_value(facts).expect("serialises");
-    let extra = BTreeMap::from([("source".to_string(), facts)]);
-    let (derived, layout) = (&mapping.derived, &mapping.layout);
-    let (key, etag) = (&source.key, &source.etag);
-    crate::manifest::merge_with(store, derived, layout, key, etag, &entries, &extra).await?;
-    Ok(())
 }

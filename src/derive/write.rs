@@ -9,9 +9,11 @@ use futures_util::future::try_join_all;
 
 use super::buckets::Mapping;
 use super::identity::Identity;
+use super::source::Source;
 use crate::catalogue::Transform;
+use crate::engine::geometry::Focus;
 use crate::engine::Rendition;
-use crate::manifest::{self, ManifestEntry};
+use crate::manifest::{self, ManifestEntry, SourceUpdate};
 use crate::storage::{ObjectStore, PutCondition, PutRequest, StorageClass, StoreError};
 
 /// One derived object written, with the manifest entry that describes it.
@@ -28,12 +30,13 @@ pub fn derived_object(
     etag: &str,
     rendition: &Rendition,
     storage_class: StorageClass,
+    focus: Option<Focus>,
 ) -> Result<(PutRequest, Written), crate::keys::KeyError> {
     let t: &Arc<Transform> = &rendition.transform;
     let key = mapping
         .layout
         .derived_key(source_key, &t.name, t.output.format.extension())?;
-    let identity = Identity::new(etag, t);
+    let identity = Identity::with_focus(etag, t, focus);
     let content_type = t.output.format.mime().to_string();
     let entry = ManifestEntry {
         key: key.clone(),
@@ -71,26 +74,21 @@ pub async fn put_all(
     Ok(())
 }
 
-/// Records `written` in the source's manifest (merged with concurrent writers).
+/// Records `written` and the source's `facts` in its manifest (merged with concurrent
+/// writers).
 pub async fn record(
     store: &dyn ObjectStore,
     mapping: &Mapping,
-    source_key: &str,
-    etag: &str,
+    source: &Source,
     written: &[Written],
+    update: SourceUpdate<'_>,
 ) -> Result<(), StoreError> {
     let entries: BTreeMap<String, ManifestEntry> = written
         .iter()
         .map(|w| (w.transform.clone(), w.entry.clone()))
         .collect();
-    manifest::merge(
-        store,
-        &mapping.derived,
-        &mapping.layout,
-        source_key,
-        etag,
-        &entries,
-    )
-    .await?;
+    let (bucket, layout) = (&mapping.derived, &mapping.layout);
+    let (key, etag) = (&source.key, &source.etag);
+    manifest::merge_with(store, bucket, layout, key, etag, &entries, update).await?;
     Ok(())
 }

@@ -40,6 +40,51 @@ impl Rect {
     }
 }
 
+/// A focal point: fractions (0..=1) of the upright source's width and height. Carried by a
+/// job (`"focus": {"x": 0.31, "y": 0.42}`), kept in the manifest; a `fill` crop is centred
+/// on it as far as the image allows, whatever the transform's gravity.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Focus {
+    pub x: f64,
+    pub y: f64,
+}
+
+// Focus values are validated finite (never NaN) where they enter, so equality is total.
+impl Eq for Focus {}
+
+impl Focus {
+    /// Steps a focus is kept at: 1/10,000 of a side, so the same point always gives the
+    /// same identity however the client printed it.
+    const STEPS: f64 = 10_000.0;
+
+    /// The focus at (`x`, `y`), rounded to [`Focus::STEPS`]; `None` unless both are finite
+    /// fractions in 0..=1.
+    pub fn new(x: f64, y: f64) -> Option<Focus> {
+        let ok = |v: f64| v.is_finite() && (0.0..=1.0).contains(&v);
+        let round = |v: f64| (v * Self::STEPS).round() / Self::STEPS;
+        (ok(x) && ok(y)).then(|| Focus {
+            x: round(x),
+            y: round(y),
+        })
+    }
+
+    /// The canonical text of the point (what identities hash).
+    pub fn canonical(&self) -> String {
+        format!("{:.4},{:.4}", self.x, self.y)
+    }
+
+    /// `crop` (a region of an upright `w × h` source) moved to be centred on this point,
+    /// kept inside the source.
+    pub fn place(&self, crop: Rect, w: u32, h: u32) -> Rect {
+        let (w, h) = (w as f64, h as f64);
+        Rect {
+            x: (self.x * w - crop.w / 2.0).clamp(0.0, (w - crop.w).max(0.0)),
+            y: (self.y * h - crop.h / 2.0).clamp(0.0, (h - crop.h).max(0.0)),
+            ..crop
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Plan {
     pub out_w: u32,
@@ -137,7 +182,9 @@ pub fn plan(src_w: u32, src_h: u32, spec: &ResizeSpec) -> Plan {
 /// Where the crop sits in the slack: 0 = left/top, 0.5 = centre, 1 = right/bottom.
 fn gravity_fractions(g: Gravity) -> (f64, f64) {
     match g {
-        Gravity::Center => (0.5, 0.5),
+        // Content-aware gravities start centred; the engine moves the crop once it has
+        // looked at the pixels.
+        Gravity::Center | Gravity::Attention | Gravity::Entropy => (0.5, 0.5),
         Gravity::North => (0.5, 0.0),
         Gravity::South => (0.5, 1.0),
         Gravity::East => (1.0, 0.5),

@@ -11,6 +11,8 @@
 //!       resize+crop from the smallest earlier output that covers it (cascade.rs),
 //!         or from the decode — then → sRGB and upright (on the small image)
 //!       → flatten alpha if JPEG → encode
+//!   → (when asked) the placeholders: an uncropped ≤ 100 px preview from the smallest
+//!     whole-frame output that covers it, else the decode → ThumbHash, BlurHash, colour
 //! ```
 //!
 //! What flows through is a `Frame` (`frame.rs`): YCbCr planes when the source is a JPEG that
@@ -24,6 +26,7 @@
 //! The stages are `render.rs`; a deadline is checked between every two. A panic inside a decoder is caught and reported as
 //! [`EngineError::Internal`] so one hostile file cannot take a worker down.
 
+mod attention;
 mod bitmap;
 mod cascade;
 mod color;
@@ -37,6 +40,7 @@ pub mod geometry;
 mod jpeg;
 mod limits;
 mod orient;
+mod placeholder;
 mod planar;
 mod png;
 mod render;
@@ -55,6 +59,7 @@ use std::time::Duration;
 pub use deadline::Deadline;
 pub use error::{EngineError, Fault};
 pub use limits::Limits;
+pub use placeholder::Placeholders;
 
 use crate::catalogue::Transform;
 use crate::media::{detect, Detected, MediaType};
@@ -83,6 +88,23 @@ pub struct Rendition {
     pub height: u32,
     /// Time spent on this rendition's resize and encode (the shared decode not included).
     pub elapsed: Duration,
+}
+
+/// What a render makes besides the renditions, and how.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct RenderOptions {
+    /// Make the source's placeholders (`placeholder.rs`) too.
+    pub placeholders: bool,
+    /// Centre every `fill` crop on this point (it wins over the transforms' gravity).
+    pub focus: Option<geometry::Focus>,
+}
+
+/// Everything one render made: the renditions, in the order asked, and the source's
+/// placeholders when they were asked for.
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    pub renditions: Vec<Rendition>,
+    pub placeholders: Option<Placeholders>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -121,10 +143,26 @@ impl Engine {
         transforms: &[Arc<Transform>],
         deadline: Deadline,
     ) -> Result<Vec<Rendition>, EngineError> {
+        let opts = RenderOptions::default();
+        Ok(self
+            .render_all(bytes, transforms, deadline, &opts)?
+            .renditions)
+    }
+
+    /// [`Engine::render`] as `opts` say: with the source's placeholders from the same
+    /// decode, with `fill` crops centred on a focal point.
+    pub fn render_all(
+        &self,
+        bytes: &[u8],
+        transforms: &[Arc<Transform>],
+        deadline: Deadline,
+        opts: &RenderOptions,
+    ) -> Result<Rendered, EngineError> {
         guard(|| {
             let src = self.open(bytes)?;
             deadline.check("header")?;
-            render::render(&src, transforms, self.limits.max_output_side, deadline)
+            let max_side = self.limits.max_output_side;
+            render::render(&src, transforms, max_side, deadline, opts)
         })
     }
 
@@ -132,7 +170,7 @@ impl Engine {
     /// PDF page from [`crate::extract`] (upright 8-bit sRGB RGB, `width × height × 3`
     /// bytes), through the same cascade as a decoded image. Outputs are planned against
     /// `size`, the source's own upright size (a video's display size), of which the still
-    /// may be a shrunk copy.
+    /// may be a shrunk copy. `opts` as for [`Engine::render_all`].
     pub fn render_still(
         &self,
         media: MediaType,
@@ -140,7 +178,8 @@ impl Engine {
         (width, height, rgb): (u32, u32, &[u8]),
         transforms: &[Arc<Transform>],
         deadline: Deadline,
-    ) -> Result<Vec<Rendition>, EngineError> {
+        opts: &RenderOptions,
+    ) -> Result<Rendered, EngineError> {
         guard(|| {
             if rgb.len() as u64 != width as u64 * height as u64 * 3 || width == 0 || height == 0 {
                 return Err(EngineError::Internal(format!(
@@ -156,7 +195,13 @@ impl Engine {
                 )));
             }
             let src = decode::Source::raw(media, size, (width, height), rgb);
-            render::render(&src, transforms, self.limits.max_output_side, deadline)
+            render::render(
+                &src,
+                transforms,
+                self.limits.max_output_side,
+                deadline,
+                opts,
+            )
         })
     }
 

@@ -13,28 +13,44 @@ use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Instant;
 
+use super::bitmap::Bitmap;
 use super::color::ColorFix;
 use super::decode::{Decoded, Source};
 use super::frame::Frame;
-use super::geometry::{self, Plan, Rect};
+use super::geometry::{self, Focus, Plan, Rect};
+use super::placeholder::{self, Placeholders};
 use super::resize::ThreadResizer;
-use super::{cascade, encode, orient, resize, Deadline, EngineError, Rendition};
+use super::{attention, cascade, encode, orient, resize, scratch};
+use super::{Deadline, EngineError, RenderOptions, Rendered, Rendition};
+use crate::catalogue::spec::ResizeMode;
 use crate::catalogue::Transform;
 
-/// Every transform's rendition of `src`, in the order given.
+/// Every transform's rendition of `src`, in the order given, and (when asked) the
+/// source's placeholders from the same decode.
 pub(super) fn render(
     src: &Source<'_>,
     transforms: &[Arc<Transform>],
     max_side: u32,
     deadline: Deadline,
-) -> Result<Vec<Rendition>, EngineError> {
+    opts: &RenderOptions,
+) -> Result<Rendered, EngineError> {
     check_accepted(src, transforms)?;
-    let plans = plan(src, transforms, max_side)?;
+    let plans = plan(src, transforms, max_side, opts.focus)?;
     deadline.check("plan")?;
     let decoded = decode_once(src, transforms, &plans)?;
     deadline.check("decode")?;
-    let mut fanout = Fanout::new(src, decoded, transforms, &plans);
-    let out = fanout.make_all(deadline);
+    let mut fanout = Fanout::new(src, decoded, transforms, plans, opts.focus);
+    let out = fanout.make_all(deadline).and_then(|renditions| {
+        let placeholders = match opts.placeholders {
+            true => Some(fanout.placeholders()?),
+            false => None,
+        };
+        deadline.check("placeholders")?;
+        Ok(Rendered {
+            renditions,
+            placeholders,
+        })
+    });
     fanout.recycle();
     out
 }
@@ -50,16 +66,24 @@ fn check_accepted(src: &Source<'_>, transforms: &[Arc<Transform>]) -> Result<(),
 }
 
 /// Output sizes and crops, in full-resolution upright coordinates; every side within the
-/// limit.
+/// limit. A `focus` places every `fill` crop (content-aware gravities are placed later,
+/// once the pixels are there: [`Fanout::place_crop`]).
 fn plan(
     src: &Source<'_>,
     transforms: &[Arc<Transform>],
     max_side: u32,
+    focus: Option<Focus>,
 ) -> Result<Vec<Plan>, EngineError> {
     let (up_w, up_h) = src.upright_size();
     let plans: Vec<Plan> = transforms
         .iter()
-        .map(|t| geometry::plan(up_w, up_h, &t.resize))
+        .map(|t| {
+            let mut p = geometry::plan(up_w, up_h, &t.resize);
+            if let (Some(f), ResizeMode::Fill) = (focus, t.resize.mode) {
+                p.crop = f.place(p.crop, up_w, up_h);
+            }
+            p
+        })
         .collect();
     if let Some(p) = plans
         .iter()
@@ -100,7 +124,11 @@ struct Geometry {
 /// The decode and the outputs made so far, from which each next output is resized.
 struct Fanout<'a> {
     transforms: &'a [Arc<Transform>],
-    plans: &'a [Plan],
+    plans: Vec<Plan>,
+    focus: Option<Focus>,
+    /// The uncropped ≤ 100 px upright preview, made at most once (content-aware crops,
+    /// placeholders).
+    preview: Option<Bitmap>,
     geo: Geometry,
     decoded: Frame,
     fix: Option<ColorFix>,
@@ -115,7 +143,8 @@ impl<'a> Fanout<'a> {
         src: &Source<'_>,
         decoded: Decoded,
         transforms: &'a [Arc<Transform>],
-        plans: &'a [Plan],
+        plans: Vec<Plan>,
+        focus: Option<Focus>,
     ) -> Self {
         let geo = Geometry {
             up: src.upright_size(),
@@ -126,6 +155,8 @@ impl<'a> Fanout<'a> {
         Fanout {
             transforms,
             plans,
+            focus,
+            preview: None,
             geo,
             decoded: decoded.frame,
             fix: decoded.fix,
@@ -137,7 +168,7 @@ impl<'a> Fanout<'a> {
 
     fn make_all(&mut self, deadline: Deadline) -> Result<Vec<Rendition>, EngineError> {
         let mut out: Vec<Option<Rendition>> = vec![None; self.transforms.len()];
-        for i in cascade::order(self.plans) {
+        for i in cascade::order(&self.plans) {
             out[i] = Some(self.make(i, deadline)?);
         }
         Ok(out.into_iter().flatten().collect())
@@ -146,6 +177,7 @@ impl<'a> Fanout<'a> {
     /// Output `i`: resized from the smallest earlier output that covers it, or from the
     /// decode; encoded; kept if later outputs can use it.
     fn make(&mut self, i: usize, deadline: Deadline) -> Result<Rendition, EngineError> {
+        self.place_crop(i)?;
         let (t, plan) = (&self.transforms[i], &self.plans[i]);
         let started = Instant::now();
         let image = match self.earlier_source(i) {
@@ -193,11 +225,72 @@ impl<'a> Fanout<'a> {
                 out,
             )
         };
-        cascade::pick(self.plans, &self.sources, i, self.geo.up, usable)
+        cascade::pick(&self.plans, &self.sources, i, self.geo.up, usable)
+    }
+
+    /// Moves output `i`'s crop where its content-aware gravity says (`attention.rs`),
+    /// unless a focus placed it already.
+    fn place_crop(&mut self, i: usize) -> Result<(), EngineError> {
+        let spec = &self.transforms[i].resize;
+        if spec.mode != ResizeMode::Fill || !spec.gravity.is_content_aware() || self.focus.is_some()
+        {
+            return Ok(());
+        }
+        let gravity = spec.gravity;
+        self.make_preview()?;
+        let preview = self.preview.as_ref().expect("just made");
+        let crop = attention::place(preview, self.plans[i].crop, self.geo.up, gravity);
+        self.plans[i].crop = crop;
+        Ok(())
+    }
+
+    /// The placeholders, from the preview.
+    fn placeholders(&mut self) -> Result<Placeholders, EngineError> {
+        self.make_preview()?;
+        placeholder::compute(self.preview.as_ref().expect("just made"))
+    }
+
+    /// The uncropped ≤ 100 px preview, resized from the smallest whole-frame output made
+    /// so far that covers it (already upright and sRGB), else from the decode.
+    fn make_preview(&mut self) -> Result<(), EngineError> {
+        if self.preview.is_some() {
+            return Ok(());
+        }
+        let (up_w, up_h) = self.geo.up;
+        let (pw, ph) = placeholder::preview_size(up_w, up_h);
+        let base = self
+            .sources
+            .iter()
+            .filter_map(|&j| self.made[j].as_ref())
+            .filter(|f| f.size().0 >= pw && f.size().1 >= ph)
+            .min_by_key(|f| f.size().0 as u64 * f.size().1 as u64);
+        let resizer = &mut self.resizer;
+        let preview = match base {
+            Some(f) => {
+                let (w, h) = f.size();
+                placeholder::shrink(f, resizer, Rect::whole(w, h), (pw, ph), 1, None)?
+            }
+            None => {
+                let o = self.geo.orientation;
+                let (dw, dh) = self.geo.decoded;
+                let size = if orient::swaps_axes(o) {
+                    (ph, pw)
+                } else {
+                    (pw, ph)
+                };
+                let (whole, fix) = (Rect::whole(dw, dh), self.fix.as_mut());
+                placeholder::shrink(&self.decoded, resizer, whole, size, o, fix)?
+            }
+        };
+        self.preview = Some(preview);
+        Ok(())
     }
 
     /// Hands every buffer back for the next job.
     fn recycle(self) {
+        if let Some(p) = self.preview {
+            scratch::give(p.data);
+        }
         self.decoded.recycle();
         self.made.into_iter().flatten().for_each(Frame::recycle);
     }

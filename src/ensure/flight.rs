@@ -67,6 +67,7 @@ impl Flights {
             source: source.to_string(),
             transforms: TransformSelection::Named(vec![transform.to_string()]),
             force: false,
+            focus: None,
             deadline: Instant::now() + self.time_limit,
         };
         let (deriver, permits, all) = (

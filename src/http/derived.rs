@@ -1,10 +1,18 @@
 //! `GET /v1/derived/{transform}/{source_key...}`: ensure-on-read, then a 302 to a
 //! presigned URL (S3) or the bytes (embedded).
+//!
+//! Who may read: the bearer token's holder, or (with `http.url_signing_key`) anyone with
+//! a valid signed URL ([`super::signing`]). The 302's `Cache-Control` never outlives the
+//! presigned URL it points at, nor the signed URL that asked for it: a CDN must not serve a
+//! redirect to a dead URL, nor keep serving a read whose signature has expired.
+
+use std::time::Duration;
 
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 
+use super::signing::{self, SignatureError};
 use super::{authorised, error, HttpState};
 use crate::derive::DeriveError;
 use crate::engine::{EngineError, Fault};
@@ -15,22 +23,60 @@ pub(super) struct DerivedQuery {
     bucket: Option<String>,
 }
 
+/// How long a presigned URL lives, and how much of it a cached redirect may not use (for
+/// clocks and transit): a redirect is cacheable for at most the difference.
+const PRESIGNED_FOR: Duration = Duration::from_secs(300);
+const PRESIGN_MARGIN_SECS: u64 = 60;
+
 pub(super) async fn get(
     State(s): State<HttpState>,
     headers: HeaderMap,
+    uri: Uri,
     Path((transform, source)): Path<(String, String)>,
     Query(q): Query<DerivedQuery>,
 ) -> Response {
-    if !authorised(&s, &headers) {
-        return error(StatusCode::UNAUTHORIZED, "missing or wrong bearer token");
-    }
+    let signed_until = match access(&s, &headers, &uri) {
+        Ok(until) => until,
+        Err((status, why)) => return error(status, why),
+    };
     match s
         .ensurer
         .ensure(q.bucket.as_deref(), &transform, &source)
         .await
     {
-        Ok(present) => serve(&s, present).await,
+        Ok(present) => serve(&s, present, signed_until).await,
         Err(e) => refusal(&e),
+    }
+}
+
+/// Whether the request may read: `Ok(Some(expiry))` for a valid signed URL, `Ok(None)` for
+/// the bearer token (or an open API), else the refusal. A URL that carries a signature is
+/// judged by it alone, so a bad one is a 403 even beside a token.
+fn access(
+    s: &HttpState,
+    headers: &HeaderMap,
+    uri: &Uri,
+) -> Result<Option<u64>, (StatusCode, String)> {
+    let Some(signer) = &s.signer else {
+        return match authorised(s, headers) {
+            true => Ok(None),
+            false => Err((
+                StatusCode::UNAUTHORIZED,
+                "missing or wrong bearer token".into(),
+            )),
+        };
+    };
+    let now = signing::now();
+    match signer.verify(Method::GET.as_str(), uri.path(), uri.query(), now) {
+        Ok(expires) => Ok(Some(expires)),
+        Err(SignatureError::Missing) if s.auth_token.is_some() && authorised(s, headers) => {
+            Ok(None)
+        }
+        Err(SignatureError::Missing) => Err((
+            StatusCode::UNAUTHORIZED,
+            "a signed URL (expires, sig) or the bearer token is required".into(),
+        )),
+        Err(e) => Err((StatusCode::FORBIDDEN, e.to_string())),
     }
 }
 
@@ -55,10 +101,21 @@ fn refusal(e: &EnsureError) -> Response {
     error(status, e.to_string())
 }
 
-async fn serve(s: &HttpState, p: Present) -> Response {
-    let expires = std::time::Duration::from_secs(300);
-    match s.store.presign_get(&p.bucket, &p.key, expires).await {
-        Ok(Some(url)) => return (StatusCode::FOUND, [(header::LOCATION, url)]).into_response(),
+/// `Cache-Control` of a redirect to a URL presigned now for [`PRESIGNED_FOR`], asked for
+/// by a URL signed until `signed_until` (if signed).
+fn redirect_cache_control(signed_until: Option<u64>, now: u64) -> String {
+    let presigned = PRESIGNED_FOR.as_secs() - PRESIGN_MARGIN_SECS;
+    let signed = signed_until.map_or(u64::MAX, |e| e.saturating_sub(now));
+    format!("public, max-age={}", presigned.min(signed))
+}
+
+async fn serve(s: &HttpState, p: Present, signed_until: Option<u64>) -> Response {
+    match s.store.presign_get(&p.bucket, &p.key, PRESIGNED_FOR).await {
+        Ok(Some(url)) => {
+            let cc = redirect_cache_control(signed_until, signing::now());
+            let headers = [(header::LOCATION, url), (header::CACHE_CONTROL, cc)];
+            return (StatusCode::FOUND, headers).into_response();
+        }
         Ok(None) => {}
         Err(e) => return error(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
     }
@@ -69,9 +126,15 @@ async fn serve(s: &HttpState, p: Present) -> Response {
                 .content_type
                 .unwrap_or_else(|| "application/octet-stream".into());
             let mut resp = obj.bytes.into_response();
+            // A signed read is cacheable only while its signature is valid.
+            let now = signing::now();
+            let cc = match signed_until {
+                Some(e) => Some(format!("public, max-age={}", e.saturating_sub(now))),
+                None => obj.meta.cache_control,
+            };
             let headers = [
                 (header::CONTENT_TYPE, Some(ct)),
-                (header::CACHE_CONTROL, obj.meta.cache_control),
+                (header::CACHE_CONTROL, cc),
             ];
             for (k, v) in headers {
                 if let Some(v) = v.and_then(|v| v.parse().ok()) {
@@ -82,5 +145,28 @@ async fn serve(s: &HttpState, p: Present) -> Response {
         }
         Ok(None) => error(StatusCode::SERVICE_UNAVAILABLE, "object vanished; retry"),
         Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cached_redirect_outlives_neither_the_presigned_nor_the_signed_url() {
+        assert_eq!(redirect_cache_control(None, 1_000), "public, max-age=240");
+        assert_eq!(
+            redirect_cache_control(Some(5_000), 1_000),
+            "public, max-age=240"
+        );
+        assert_eq!(
+            redirect_cache_control(Some(1_100), 1_000),
+            "public, max-age=100"
+        );
+        // Accepted within the skew after expiry: cacheable for no time at all.
+        assert_eq!(
+            redirect_cache_control(Some(990), 1_000),
+            "public, max-age=0"
+        );
     }
 }

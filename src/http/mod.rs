@@ -1,5 +1,5 @@
-//! The HTTP API (axum): catalogue, job submission, ensure-on-read, health, readiness,
-//! metrics, and (merged in) `POST /v1/sns`.
+//! The HTTP API (axum): catalogue, job submission, ensure-on-read, source facts, health,
+//! readiness, metrics, and (merged in) `POST /v1/sns`.
 //!
 //! Write and compute routes need `Authorization: Bearer <http.auth_token>` when a token is
 //! configured (it must be when listening beyond loopback); without one, [`guard`] keeps
@@ -10,6 +10,8 @@ mod derived;
 pub mod guard;
 mod jobs;
 pub mod serve;
+pub mod signing;
+mod sources;
 
 use std::sync::Arc;
 
@@ -40,6 +42,8 @@ pub struct HttpState {
     pub max_body_bytes: usize,
     /// `http.allowed_hosts`, checked when there is no token ([`guard`]).
     pub allowed_hosts: Vec<String>,
+    /// `http.url_signing_key`: signed URLs for `GET /v1/derived/…` ([`signing`]).
+    pub signer: Option<Arc<signing::UrlSigner>>,
 }
 
 /// What a listener serves: always the operational routes (`/healthz`, `/readyz`,
@@ -61,6 +65,7 @@ pub fn router(state: HttpState, api: Option<Router>) -> Router {
         .route("/v1/catalogue/{kind}/{subtype}", get(catalogue_for_type))
         .route("/v1/jobs", submit)
         .route("/v1/derived/{transform}/{*source}", get(derived::get))
+        .route("/v1/sources/{*source}", get(sources::get))
         .layer(DefaultBodyLimit::max(limit))
         .layer(middleware::from_fn_with_state(hosts, guard::check_host))
         .with_state(state)

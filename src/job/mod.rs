@@ -35,6 +35,8 @@ pub use request::{
 };
 pub use s3event::decode_s3_event_key;
 
+use crate::engine::geometry::Focus;
+
 /// SQS's limit on a message body; larger bodies are refused before parsing.
 pub const MAX_MESSAGE_BYTES: usize = 256 * 1024;
 
@@ -97,6 +99,8 @@ pub struct JobRequest {
     pub transforms: TransformSelection,
     /// Remake derived objects even when they look current.
     pub force: bool,
+    /// The source's focal point for `fill` crops (stored in its manifest).
+    pub focus: Option<Focus>,
 }
 
 /// Which transforms a job asks for.

@@ -100,6 +100,7 @@ fn valid_request() -> impl Strategy<Value = JobRequest> {
             source,
             transforms,
             force,
+            focus: None,
         })
 }
 

@@ -14,11 +14,12 @@ use serde_json::Value;
 
 use super::json::{clip, invalid, parse_object, wrong_type, Object};
 use super::{check_size, JobRequest, MessageError, TransformSelection};
+use crate::engine::geometry::Focus;
 use crate::keys::is_valid_transform_name;
 use crate::keys::MAX_KEY_BYTES;
 
 /// Every field a job message may have.
-pub const JOB_FIELDS: [&str; 5] = ["source", "transforms", "bucket", "id", "force"];
+pub const JOB_FIELDS: [&str; 6] = ["source", "transforms", "bucket", "id", "force", "focus"];
 /// Longest client correlation id, in characters.
 pub const MAX_ID_CHARS: usize = 128;
 /// The transform list entry meaning "every applicable transform".
@@ -40,6 +41,7 @@ impl JobRequest {
             source: source.into(),
             transforms: TransformSelection::All,
             force: false,
+            focus: None,
         }
     }
 
@@ -57,6 +59,8 @@ impl JobRequest {
             transforms: Vec<&'a str>,
             #[serde(skip_serializing_if = "is_false")]
             force: bool,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            focus: Option<Focus>,
         }
         let transforms = match &self.transforms {
             TransformSelection::All => vec![ALL],
@@ -68,6 +72,7 @@ impl JobRequest {
             source: &self.source,
             transforms,
             force: self.force,
+            focus: self.focus,
         };
         serde_json::to_string(&wire).expect("strings and booleans always serialise")
     }
@@ -94,7 +99,7 @@ pub(crate) fn from_object(object: &Object) -> Result<JobRequest, MessageError> {
             return Err(invalid(name.as_str(), "appears more than once"));
         }
     }
-    let [source, transforms, bucket, id, force] = slots;
+    let [source, transforms, bucket, id, force, focus] = slots;
 
     let source = string(
         "source",
@@ -133,13 +138,36 @@ pub(crate) fn from_object(object: &Object) -> Result<JobRequest, MessageError> {
         Some(Value::Bool(b)) => *b,
         Some(other) => return Err(wrong_type("force", "true or false", other)),
     };
+    let focus = focus.map(parse_focus).transpose()?;
     Ok(JobRequest {
         id,
         bucket,
         source,
         transforms,
         force,
+        focus,
     })
+}
+
+/// `{"x": 0.31, "y": 0.42}`: fractions 0..=1 of the upright source; nothing else in it.
+fn parse_focus(value: &Value) -> Result<Focus, MessageError> {
+    const WHAT: &str = "an object {\"x\": 0..1, \"y\": 0..1}";
+    let Value::Object(o) = value else {
+        return Err(wrong_type("focus", WHAT, value));
+    };
+    if let Some(k) = o.keys().find(|k| *k != "x" && *k != "y") {
+        return Err(invalid(
+            "focus",
+            format!("unknown field {:?}; only x and y", clip(k, 64)),
+        ));
+    }
+    let frac = |name: &str| {
+        o.get(name)
+            .and_then(Value::as_f64)
+            .ok_or_else(|| invalid(format!("focus.{name}"), "missing or not a number"))
+    };
+    Focus::new(frac("x")?, frac("y")?)
+        .ok_or_else(|| invalid("focus", "x and y must be fractions from 0 to 1"))
 }
 
 fn string(field: &str, value: &Value) -> Result<String, MessageError> {

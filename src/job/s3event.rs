@@ -84,6 +84,7 @@ pub(crate) fn records(value: &Value) -> Result<Vec<Incoming>, MessageError> {
                     source: object.key,
                     transforms: TransformSelection::All,
                     force: false,
+                    focus: None,
                 });
             }
             Kind::Removed => removed.push(object_ref(record, &at)?),

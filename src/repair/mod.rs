@@ -104,6 +104,7 @@ impl Repairer {
             source: g.source.clone(),
             transforms: TransformSelection::Named(known),
             force: false,
+            focus: None,
             deadline: started + self.time_limit,
         };
         let result = self.deriver.derive(&req).await;

@@ -5,6 +5,7 @@ pub mod bombs;
 pub mod clips;
 pub mod cluster;
 pub mod embedded_queue;
+pub mod facts;
 pub mod fault_proxy;
 pub mod images;
 pub mod moto;
@@ -12,6 +13,7 @@ pub mod moto_plain;
 pub mod outputs;
 pub mod queue_contract;
 pub mod service;
+pub mod signed;
 pub mod stills;
 pub mod store_contract;
 

@@ -11,7 +11,7 @@ use derivd::config::Config;
 use derivd::derive::source::SourceBody;
 use derivd::derive::still::{self, StillUsed};
 use derivd::derive::{MemoryBudget, Source};
-use derivd::engine::{Engine, Rendition};
+use derivd::engine::{Engine, RenderOptions, Rendition};
 use derivd::extract::Facts;
 use derivd::media::{detect, Detected};
 use derivd::metrics::Metrics;
@@ -48,19 +48,12 @@ pub async fn render(
         .unwrap();
     let (budget, metrics) = (MemoryBudget::new(4 << 30), Metrics::new());
     let t = transforms(names);
-    let out = still::render(
-        &engine,
-        &budget,
-        &metrics,
-        &probed,
-        1 << 30,
-        t,
-        recorded,
-        deadline,
-    )
-    .await
-    .unwrap();
-    (probed.facts.clone(), out)
+    let parts = (&engine, &budget, &metrics);
+    let opts = RenderOptions::default();
+    let out = still::render(parts, &probed, 1 << 30, t, recorded, deadline, opts)
+        .await
+        .unwrap();
+    (probed.facts.clone(), out.renditions)
 }
 
 pub fn decode(r: &Rendition) -> image::RgbImage {
