@@ -29,6 +29,22 @@ pub fn is_valid_transform_name(name: &str) -> bool {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
 }
 
+/// Whether `name` may name what a job asks for: a transform, or one variant of a
+/// transform with several formats, `name.ext` (`thumb-256.webp`; the extension is that of
+/// its derived key).
+pub fn is_valid_selection_name(name: &str) -> bool {
+    match name.split_once('.') {
+        None => is_valid_transform_name(name),
+        Some((name, ext)) => {
+            is_valid_transform_name(name)
+                && (1..=5).contains(&ext.len())
+                && ext
+                    .bytes()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum KeyError {
     #[error("key is empty")]

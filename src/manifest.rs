@@ -15,6 +15,13 @@
 //! a worker that reads a manifest newer than [`MANIFEST_VERSION`] refuses to write it
 //! (a transient error, so the job waits in the queue for an upgraded worker) and never
 //! lowers the number.
+//!
+//! - **1**: one entry per transform, keyed by its name.
+//! - **2**: also entries of *variants* (`name.ext`, one per format of a transform with
+//!   `variants`). A version-1 worker can read it (the entries are ordinary ones under
+//!   names it does not know) but would drop the variants when it rewrote the transform's
+//!   entries, so it must not write it. A manifest becomes 2 only when it gets a variant
+//!   entry: without variants, workers of both versions keep sharing manifests.
 
 use std::collections::BTreeMap;
 
@@ -26,7 +33,12 @@ use crate::engine::Placeholders;
 use crate::keys::KeyLayout;
 use crate::storage::{ObjectStore, PutCondition, PutRequest, StorageClass, StoreError};
 
-pub const MANIFEST_VERSION: u32 = 1;
+/// The newest format this derivd reads and writes.
+pub const MANIFEST_VERSION: u32 = 2;
+/// The format of a manifest without variant entries.
+const PLAIN_VERSION: u32 = 1;
+/// The format of one with them.
+const VARIANTS_VERSION: u32 = 2;
 const MAX_ATTEMPTS: usize = 16;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -85,7 +97,7 @@ pub struct ManifestEntry {
 impl Manifest {
     pub fn new(source_key: &str, source_etag: &str) -> Manifest {
         Manifest {
-            version: MANIFEST_VERSION,
+            version: PLAIN_VERSION,
             source_key: source_key.to_string(),
             source_etag: source_etag.to_string(),
             derived: BTreeMap::new(),
@@ -103,6 +115,9 @@ impl Manifest {
         self.source_etag = source_etag.to_string();
         for (t, e) in entries {
             self.derived.insert(t.clone(), e.clone());
+        }
+        if self.derived.keys().any(|name| name.contains('.')) {
+            self.version = self.version.max(VARIANTS_VERSION);
         }
     }
 
@@ -294,5 +309,37 @@ mod tests {
         assert_eq!(back["frames"]["count"], 12);
         assert_eq!(back["derived"]["thumb-256"]["focus"]["x"], 0.5);
         assert_eq!(back["derived"]["web-1024"]["bytes"], 2);
+    }
+
+    #[test]
+    fn the_first_variant_entry_makes_the_manifest_version_2_for_good() {
+        let entry = |key: &str| ManifestEntry {
+            key: key.into(),
+            digest: "d".into(),
+            source_etag: "e0".into(),
+            content_type: "image/webp".into(),
+            bytes: 1,
+            width: 1,
+            height: 1,
+            extra: BTreeMap::new(),
+        };
+        let mut m = Manifest::new("a.jpg", "e0");
+        m.merge(
+            "e0",
+            &BTreeMap::from([("t".into(), entry("derived/a.jpg/t.jpg"))]),
+        );
+        assert_eq!(
+            m.version, 1,
+            "no variants: version-1 workers may still write it"
+        );
+        let variant = BTreeMap::from([("v.webp".into(), entry("derived/a.jpg/v.webp"))]);
+        m.merge("e0", &variant);
+        assert_eq!(m.version, 2);
+        m.derived.remove("v.webp");
+        m.merge("e1", &BTreeMap::new());
+        assert_eq!(m.version, 2, "never lowered");
+        // A version-1 reader's view: the variant entry is an ordinary entry.
+        let v1: serde_json::Value = serde_json::to_value(&m).unwrap();
+        assert!(v1["derived"]["t"]["key"].is_string());
     }
 }

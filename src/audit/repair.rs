@@ -15,7 +15,8 @@ use super::Auditor;
 use super::{AuditReport, Finding, RepairSummary};
 use crate::job::{JobRequest, TransformSelection};
 
-/// One forced job per source for its missing and stale objects, all with id `job_id`.
+/// One forced job per source for its missing and stale objects, all with id `job_id`
+/// (a variant's object by its entry name, `name.ext`, so only that variant is remade).
 /// Returns each job with the number of objects it regenerates, in source order.
 pub fn repair_jobs(findings: &[Finding], job_id: &str) -> Vec<(JobRequest, u64)> {
     let mut by_source: BTreeMap<(&str, &str), BTreeSet<&str>> = BTreeMap::new();

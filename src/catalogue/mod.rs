@@ -6,6 +6,7 @@
 
 pub mod rule;
 pub mod spec;
+mod variants;
 pub mod view;
 
 use std::collections::BTreeMap;
@@ -72,10 +73,13 @@ pub enum CatalogueError {
     Empty(PathBuf),
 }
 
-/// All transforms by name. Cheap to clone (shared).
+/// All transforms by name, and the variants of those that have several formats. Cheap to
+/// clone (shared).
 #[derive(Debug, Clone)]
 pub struct Catalogue {
     transforms: Arc<BTreeMap<String, Arc<Transform>>>,
+    /// By the name of the transform, in preference order.
+    variants: Arc<BTreeMap<String, Vec<Arc<Transform>>>>,
 }
 
 impl Catalogue {
@@ -109,9 +113,9 @@ impl Catalogue {
                 found.insert(t.name.clone(), (file, Arc::new(t)));
             }
         }
-        Ok(Catalogue {
-            transforms: Arc::new(found.into_iter().map(|(k, (_, t))| (k, t)).collect()),
-        })
+        Ok(Catalogue::of(
+            found.into_iter().map(|(k, (_, t))| (k, t)).collect(),
+        ))
     }
 
     /// The default catalogue compiled into the binary.
@@ -126,24 +130,48 @@ impl Catalogue {
             })?;
             map.insert(name.to_string(), Arc::new(t));
         }
-        Ok(Catalogue {
-            transforms: Arc::new(map),
-        })
+        Ok(Catalogue::of(map))
     }
 
     /// Builds a catalogue from already-parsed transforms (tests, benchmarks).
     pub fn from_transforms(list: Vec<Transform>) -> Catalogue {
+        Catalogue::of(
+            list.into_iter()
+                .map(|t| (t.name.clone(), Arc::new(t)))
+                .collect(),
+        )
+    }
+
+    fn of(transforms: BTreeMap<String, Arc<Transform>>) -> Catalogue {
+        let variants = transforms
+            .values()
+            .filter(|t| !t.variants.is_empty())
+            .map(|t| (t.name.clone(), t.expand()))
+            .collect();
         Catalogue {
-            transforms: Arc::new(
-                list.into_iter()
-                    .map(|t| (t.name.clone(), Arc::new(t)))
-                    .collect(),
-            ),
+            transforms: Arc::new(transforms),
+            variants: Arc::new(variants),
         }
     }
 
+    /// The transform `name`, or the variant `name.ext` of one.
     pub fn get(&self, name: &str) -> Option<&Arc<Transform>> {
-        self.transforms.get(name)
+        match name.split_once('.') {
+            None => self.transforms.get(name),
+            Some((name, ext)) => self
+                .variants
+                .get(name)?
+                .iter()
+                .find(|v| v.output.format.extension() == ext),
+        }
+    }
+
+    /// What a render of `t` makes: its variants in preference order, or `t` itself.
+    pub fn made_by(&self, t: &Arc<Transform>) -> Vec<Arc<Transform>> {
+        match self.variants.get(&t.name) {
+            Some(v) if !t.is_variant => v.clone(),
+            _ => vec![t.clone()],
+        }
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &Arc<Transform>> {

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::rule::{At, Rule};
+use super::variants::{self, VariantFile};
 use crate::keys::is_valid_transform_name;
 use crate::media::{MediaKind, MediaRange, MediaType, OutputFormat};
 
@@ -73,6 +74,9 @@ struct TransformFile {
     resize: ResizeFile,
     #[serde(default)]
     source: SourceFile,
+    /// Formats made by one render, preferred first (see `variants.rs`).
+    #[serde(default)]
+    variants: Vec<VariantFile>,
 }
 
 /// `[source.video]` / `[source.pdf]`: which frame or page of a non-image source is used.
@@ -127,6 +131,13 @@ pub struct Transform {
     pub metadata: MetadataPolicy,
     /// Frame and page rules for video and PDF sources (`[source.*]`).
     pub source: SourceRules,
+    /// The outputs of a transform with `variants`, preferred first (`output` is one of
+    /// them); empty for one output. See `variants.rs`.
+    pub variants: Vec<OutputSpec>,
+    /// Whether this is one variant of a transform with several (its own name is the
+    /// transform's; its manifest entry is `name.ext`).
+    #[serde(skip)]
+    pub is_variant: bool,
     #[serde(skip)]
     pub digest: String,
 }
@@ -172,7 +183,7 @@ pub struct SpecError {
     pub message: String,
 }
 
-fn bad(key: &str, message: impl Into<String>) -> SpecError {
+pub(super) fn bad(key: &str, message: impl Into<String>) -> SpecError {
     SpecError {
         key: key.to_string(),
         message: message.into(),
@@ -203,6 +214,7 @@ impl Transform {
             .collect::<Result<Vec<_>, _>>()?;
         let source = validate_source(file.source, &accepts)?;
         let output = validate_output(file.output)?;
+        let variants = variants::validate(file.variants, &output)?;
         let resize = validate_resize(file.resize, max_side)?;
         if let Some(cc) = &file.cache_control {
             if cc.is_empty() || cc.chars().any(|c| c.is_control()) {
@@ -218,6 +230,8 @@ impl Transform {
             cache_control: file.cache_control,
             metadata: file.metadata,
             source,
+            variants,
+            is_variant: false,
             digest: String::new(),
         };
         t.digest = t.compute_digest();
@@ -235,6 +249,9 @@ impl Transform {
         // Only when set, so image transforms keep the digests they always had.
         if !self.source.is_default() {
             canonical["source"] = serde_json::json!(self.source);
+        }
+        if !self.variants.is_empty() {
+            canonical["variants"] = serde_json::json!(self.variants);
         }
         let hash = Sha256::digest(canonical.to_string().as_bytes());
         hex::encode(&hash[..8])
@@ -282,18 +299,7 @@ fn validate_source(s: SourceFile, accepts: &[MediaRange]) -> Result<SourceRules,
 }
 
 fn validate_output(o: OutputFile) -> Result<OutputSpec, SpecError> {
-    let quality = match (o.format.is_lossy(), o.quality) {
-        (true, Some(q)) if (1..=100).contains(&q) => Some(q),
-        (true, Some(q)) => return Err(bad("output.quality", format!("{q} is not in 1..=100"))),
-        (true, None) => Some(o.format.default_quality()),
-        (false, Some(_)) => {
-            return Err(bad(
-                "output.quality",
-                format!("{} is lossless; quality does not apply", o.format.name()),
-            ))
-        }
-        (false, None) => None,
-    };
+    let quality = validate_quality(o.format, o.quality, "output.quality")?;
     let background = match o.background.as_deref() {
         None => [255, 255, 255],
         Some(s) => parse_hex_colour(s).ok_or_else(|| {
@@ -308,6 +314,25 @@ fn validate_output(o: OutputFile) -> Result<OutputSpec, SpecError> {
         quality,
         background,
     })
+}
+
+/// `quality` of a `format` output: 1..=100 (default per format) for the lossy ones, none
+/// for PNG; `key` names it in errors.
+pub(super) fn validate_quality(
+    format: OutputFormat,
+    quality: Option<u8>,
+    key: &str,
+) -> Result<Option<u8>, SpecError> {
+    match (format.is_lossy(), quality) {
+        (true, Some(q)) if (1..=100).contains(&q) => Ok(Some(q)),
+        (true, Some(q)) => Err(bad(key, format!("{q} is not in 1..=100"))),
+        (true, None) => Ok(Some(format.default_quality())),
+        (false, Some(_)) => Err(bad(
+            key,
+            format!("{} is lossless; quality does not apply", format.name()),
+        )),
+        (false, None) => Ok(None),
+    }
 }
 
 fn validate_resize(r: ResizeFile, max_side: u32) -> Result<ResizeSpec, SpecError> {

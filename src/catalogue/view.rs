@@ -48,6 +48,20 @@ pub struct TransformEntry {
     pub source_rules: BTreeMap<&'static str, String>,
     /// Changes whenever the output for the same source would change.
     pub digest: String,
+    /// For a transform made in several formats: each, preferred first (the output
+    /// fields above describe the fallback, `[output]`'s). `GET /v1/derived/…` picks one by
+    /// the client's `Accept`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub variants: Vec<VariantEntry>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct VariantEntry {
+    pub output_media_type: &'static str,
+    pub extension: &'static str,
+    pub key_template: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quality: Option<u8>,
 }
 
 impl CatalogueView {
@@ -138,6 +152,11 @@ impl CatalogueView {
                 "{name:<14} {:<11} {resize:<24} {q:<7} {}",
                 t.output_media_type, t.key_template
             );
+            for v in &t.variants {
+                let q = v.quality.map_or("-".into(), |q| q.to_string());
+                let (mime, key) = (v.output_media_type, &v.key_template);
+                let _ = writeln!(s, "{:<14} {mime:<11} {:<24} {q:<7} {key}", "  variant", "");
+            }
         }
         let _ = writeln!(s, "\nACCEPTED TYPE  TRANSFORMS");
         for (mime, e) in &self.media_types {
@@ -160,6 +179,16 @@ fn entry(t: &Transform, layout: &KeyLayout) -> TransformEntry {
         cache_control: t.cache_control.clone(),
         source_rules: source_rules(t),
         digest: t.digest.clone(),
+        variants: t
+            .variants
+            .iter()
+            .map(|v| VariantEntry {
+                output_media_type: v.format.mime(),
+                extension: v.format.extension(),
+                key_template: layout.template(&t.name, v.format.extension()),
+                quality: v.quality,
+            })
+            .collect(),
     }
 }
 

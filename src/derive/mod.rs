@@ -257,7 +257,9 @@ impl Deriver {
         let (heads, recorded) = futures_util::try_join!(heads, self.manifest(mapping, source_key))?;
         let focus = focus.or(recorded.as_ref().and_then(|m| m.focus));
         let verdicts = transforms.iter().zip(&heads).map(|(t, head)| {
-            let entry = recorded.as_ref().and_then(|m| m.derived.get(&t.name));
+            let entry = recorded
+                .as_ref()
+                .and_then(|m| m.derived.get(&t.entry_name()));
             let wanted = Identity::with_focus(source_etag, t, focus);
             identity::judge(&wanted, head.as_ref(), entry)
         });

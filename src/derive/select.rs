@@ -8,8 +8,9 @@ use crate::media::MediaType;
 
 use super::DeriveError;
 
-/// The transforms `selection` names for a `media` source, each once, in the order given;
-/// every one must exist and accept the type.
+/// The transforms `selection` names for a `media` source, each once, in the order given
+/// (a transform with variants as all of them; `name.ext`, internal paths only, as that
+/// variant); every one must exist and accept the type.
 pub fn transforms(
     catalogue: &Catalogue,
     selection: &TransformSelection,
@@ -24,7 +25,7 @@ pub fn transforms(
                     media.mime()
                 )));
             }
-            Ok(all)
+            Ok(all.iter().flat_map(|t| catalogue.made_by(t)).collect())
         }
         TransformSelection::Named(names) => {
             let mut out: Vec<Arc<Transform>> = Vec::with_capacity(names.len());
@@ -38,8 +39,10 @@ pub fn transforms(
                         media.mime()
                     )));
                 }
-                if !out.iter().any(|x| x.name == t.name) {
-                    out.push(t.clone());
+                for t in catalogue.made_by(t) {
+                    if !out.iter().any(|x| x.entry_name() == t.entry_name()) {
+                        out.push(t);
+                    }
                 }
             }
             Ok(out)

@@ -19,6 +19,7 @@ use crate::storage::{ObjectStore, PutCondition, PutRequest, StorageClass, StoreE
 /// One derived object written, with the manifest entry that describes it.
 #[derive(Debug, Clone)]
 pub struct Written {
+    /// The transform's manifest entry name (`name.ext` for a variant).
     pub transform: String,
     pub entry: ManifestEntry,
 }
@@ -58,7 +59,7 @@ pub fn derived_object(
         condition: PutCondition::None,
     };
     let written = Written {
-        transform: t.name.clone(),
+        transform: t.entry_name(),
         entry,
     };
     Ok((put, written))

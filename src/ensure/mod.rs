@@ -97,7 +97,7 @@ impl Ensurer {
         let ext = t.output.format.extension();
         let key = mapping
             .layout
-            .derived_key(source_key, transform, ext)
+            .derived_key(source_key, &t.name, ext)
             .map_err(bad)?;
         let present = Present {
             bucket: mapping.derived.clone(),

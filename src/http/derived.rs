@@ -1,6 +1,10 @@
 //! `GET /v1/derived/{transform}/{source_key...}`: ensure-on-read, then a 302 to a
 //! presigned URL (S3) or the bytes (embedded).
 //!
+//! A transform with variants answers with the one the client's `Accept` prefers
+//! ([`super::accept`]), `Vary: Accept` on every answer, 406 when it accepts none; only
+//! that variant is ensured (and regenerated if need be).
+//!
 //! Who may read: the bearer token's holder, or (with `http.url_signing_key`) anyone with
 //! a valid signed URL ([`super::signing`]). The 302's `Cache-Control` never outlives the
 //! presigned URL it points at, nor the signed URL that asked for it: a CDN must not serve a
@@ -39,13 +43,40 @@ pub(super) async fn get(
         Ok(until) => until,
         Err((status, why)) => return error(status, why),
     };
-    match s
-        .ensurer
-        .ensure(q.bucket.as_deref(), &transform, &source)
-        .await
-    {
-        Ok(present) => serve(&s, present, signed_until).await,
-        Err(e) => refusal(&e),
+    let mut resp = match variant(&s, &headers, &transform) {
+        Ok((name, _)) => match s.ensurer.ensure(q.bucket.as_deref(), &name, &source).await {
+            Ok(present) => serve(&s, present, signed_until).await,
+            Err(e) => refusal(&e),
+        },
+        Err(why) => error(StatusCode::NOT_ACCEPTABLE, why),
+    };
+    let varies = !matches!(variant(&s, &headers, &transform), Ok((_, false)));
+    if varies {
+        let vary = header::HeaderValue::from_static("accept");
+        resp.headers_mut().insert(header::VARY, vary);
+    }
+    resp
+}
+
+/// What to ensure for `transform`: itself, or (for one with variants) the variant `Accept`
+/// prefers, `name.ext`; with whether the answer varies by `Accept`. Why not, when no
+/// variant is acceptable (a 406).
+fn variant(s: &HttpState, headers: &HeaderMap, transform: &str) -> Result<(String, bool), String> {
+    let t = match s.admission.catalogue.get(transform) {
+        Some(t) if !t.variants.is_empty() && !t.is_variant => t,
+        _ => return Ok((transform.to_string(), false)),
+    };
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
+    let offered = t.formats();
+    match super::accept::negotiate(accept, &offered) {
+        Some(f) => Ok((format!("{transform}.{}", f.extension()), true)),
+        None => {
+            let types: Vec<_> = offered.iter().map(|f| f.mime()).collect();
+            Err(format!(
+                "{transform} is made as {}; Accept allows none",
+                types.join(", ")
+            ))
+        }
     }
 }
 

@@ -6,6 +6,7 @@
 //! browsers out. Bodies are size-limited; [`serve`] bounds connections and read times. The
 //! router sees only [`HttpState`]: what the routes need, nothing more.
 
+pub mod accept;
 mod derived;
 pub mod guard;
 mod jobs;

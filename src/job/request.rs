@@ -15,7 +15,7 @@ use serde_json::Value;
 use super::json::{clip, invalid, parse_object, wrong_type, Object};
 use super::{check_size, JobRequest, MessageError, TransformSelection};
 use crate::engine::geometry::Focus;
-use crate::keys::is_valid_transform_name;
+use crate::keys::is_valid_selection_name;
 use crate::keys::MAX_KEY_BYTES;
 
 /// Every field a job message may have.
@@ -250,11 +250,12 @@ fn parse_transforms(value: &Value) -> Result<TransformSelection, MessageError> {
         };
         if name == ALL {
             star.get_or_insert(i);
-        } else if !is_valid_transform_name(name) {
+        } else if !is_valid_selection_name(name) {
             return Err(invalid(
                 field,
                 format!(
-                    "{:?} is not a transform name ([a-z0-9][a-z0-9-]{{0,62}})",
+                    "{:?} is not a transform name ([a-z0-9][a-z0-9-]{{0,62}}, or \
+                     name.ext for one variant)",
                     clip(name, 70)
                 ),
             ));
