@@ -83,7 +83,8 @@ impl<'a> Source<'a> {
             MediaType::Heic | MediaType::Heif | MediaType::Avif => {
                 let h = heif::read_header(bytes, limits)?;
                 check_size(h.width, h.height, limits)?;
-                let (w, ht, est) = (h.width, h.height, heif::estimate(&h));
+                let est = heif::estimate(&h, media == MediaType::Avif);
+                let (w, ht) = (h.width, h.height);
                 (Kind::Heif(h), w, ht, 1, est)
             }
             _ => {

@@ -126,18 +126,21 @@ fn unpremultiply(rgba: &mut [u8]) {
 /// Peak bytes of one decode (see `estimate.rs`): libheif's coded-order image (YCbCr at up
 /// to 4:4:4, 2 bytes a sample over 8 bits, alpha plane included), its RGB conversion (at 16
 /// bits first for a deep image), the transformed copy, and our packed copy of the result.
-pub fn estimate(h: &Header) -> u64 {
+/// An AV1 decoder (dav1d, aom) keeps its own frame pool of the whole image besides (two
+/// more coded frames, measured); HEVC grid tiles are decoded one at a time.
+pub fn estimate(h: &Header, av1: bool) -> u64 {
     let px = h.width as u64 * h.height as u64;
     let sample = if h.bits > 8 { 2 } else { 1 };
     let planes = if h.alpha { 4 } else { 3 };
     let coded = px * planes * sample;
+    let codec = if av1 { 2 * coded } else { 0 };
     let deep_rgb = if h.bits > 8 { px * planes * 2 } else { 0 };
     let rgb = px * planes;
     let icc = h
         .icc
         .as_ref()
         .map_or(0, |p| p.len() as u64 + super::estimate::COLOUR_MANAGEMENT);
-    coded + deep_rgb + 3 * rgb + icc + (4 << 20)
+    coded + codec + deep_rgb + 3 * rgb + icc + (4 << 20)
 }
 
 #[cfg(test)]
