@@ -16,7 +16,15 @@ use derivd::storage::{PutRequest, StorageClass};
 const WAIT: Duration = Duration::from_secs(90);
 
 /// (source key, fixture, content type, thumb-256 size, preview-512 size).
-const SOURCES: [(&str, &str, &str, (u32, u32), (u32, u32)); 2] = [
+type Case = (
+    &'static str,
+    &'static str,
+    &'static str,
+    (u32, u32),
+    (u32, u32),
+);
+
+const SOURCES: [Case; 2] = [
     (
         "phone/IMG_0001.HEIC",
         "ph_iphone8plus_arrow_grid_orient6.heic",
