@@ -17,6 +17,12 @@ pub enum MediaType {
     Webp,
     Gif,
     Tiff,
+    /// HEIF with HEVC-coded images (`heic`, `heix`… brands): iPhone photos.
+    Heic,
+    /// HEIF with only the structural brands (`mif1`, `msf1`).
+    Heif,
+    /// AVIF: AV1-coded HEIF, stills and image sequences (`avif`, `avis`).
+    Avif,
     Mp4,
     QuickTime,
     WebM,
@@ -36,12 +42,15 @@ pub enum MediaKind {
 }
 
 impl MediaType {
-    pub const ALL: [MediaType; 10] = [
+    pub const ALL: [MediaType; 13] = [
         MediaType::Jpeg,
         MediaType::Png,
         MediaType::Webp,
         MediaType::Gif,
         MediaType::Tiff,
+        MediaType::Heic,
+        MediaType::Heif,
+        MediaType::Avif,
         MediaType::Mp4,
         MediaType::QuickTime,
         MediaType::WebM,
@@ -66,6 +75,9 @@ impl MediaType {
             MediaType::Webp => "image/webp",
             MediaType::Gif => "image/gif",
             MediaType::Tiff => "image/tiff",
+            MediaType::Heic => "image/heic",
+            MediaType::Heif => "image/heif",
+            MediaType::Avif => "image/avif",
             MediaType::Mp4 => "video/mp4",
             MediaType::QuickTime => "video/quicktime",
             MediaType::WebM => "video/webm",
@@ -80,7 +92,10 @@ impl MediaType {
 
     /// Formats that may hold several frames; derivd renders the first one.
     pub fn may_be_animated(self) -> bool {
-        matches!(self, MediaType::Gif | MediaType::Webp | MediaType::Png)
+        matches!(
+            self,
+            MediaType::Gif | MediaType::Webp | MediaType::Png | MediaType::Avif
+        )
     }
 }
 
@@ -135,8 +150,9 @@ fn iso_media(bytes: &[u8]) -> Detected {
     match brands::classify(&bytes[8..end]) {
         Some(Family::Mp4 | Family::Generic) => Detected::Supported(MediaType::Mp4),
         Some(Family::QuickTime) => Detected::Supported(MediaType::QuickTime),
-        Some(Family::Avif) => Detected::Unsupported("AVIF"),
-        Some(Family::Heif) => Detected::Unsupported("HEIF/HEIC"),
+        Some(Family::Avif) => Detected::Supported(MediaType::Avif),
+        Some(Family::Heic) => Detected::Supported(MediaType::Heic),
+        Some(Family::Heif) => Detected::Supported(MediaType::Heif),
         Some(Family::Audio) => Detected::Unsupported("audio-only MPEG-4 (M4A): no picture"),
         Some(Family::CameraRaw) => Detected::Unsupported("Canon CR3 camera raw"),
         None => Detected::Unsupported("ISO media (ftyp)"),
@@ -290,8 +306,13 @@ mod tests {
         );
         assert_eq!(
             detect(b"\0\0\0\x1cftypavif...."),
-            Detected::Unsupported("AVIF")
+            Detected::Supported(MediaType::Avif)
         );
+        let heic = b"\0\0\0\x18ftypmif1\0\0\0\0mif1heic";
+        assert_eq!(detect(heic), Detected::Supported(MediaType::Heic));
+        let heif = b"\0\0\0\x14ftypmif1\0\0\0\0mif1";
+        assert_eq!(detect(heif), Detected::Supported(MediaType::Heif));
+        assert_eq!(detect(b"BM\x3a\0\0\0"), Detected::Unsupported("BMP"));
         assert_eq!(detect(b"hello"), Detected::Unknown);
         assert_eq!(detect(b""), Detected::Unknown);
     }

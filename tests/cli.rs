@@ -53,10 +53,13 @@ fn transform_writes_the_key_layout_and_prints_a_table() {
 #[test]
 fn transform_reports_bad_files_and_still_processes_the_rest() {
     let out_dir = tempfile::tempdir().unwrap();
+    // BMP: recognised, and a format derivd does not decode.
+    let bmp = out_dir.path().join("unsupported.bmp");
+    std::fs::write(&bmp, b"BM\x3a\0\0\0\0\0\0\0\x36\0\0\0").unwrap();
     let out = derivd()
         .arg("transform")
         .arg(corpus().join("malformed/sharp_truncated.png"))
-        .arg(corpus().join("formats/es_unsupported.heic"))
+        .arg(&bmp)
         .arg(corpus().join("formats/sharp_palette.png"))
         .args(["-t", "thumb-128", "--out"])
         .arg(out_dir.path())
@@ -65,13 +68,10 @@ fn transform_reports_bad_files_and_still_processes_the_rest() {
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("sharp_truncated.png:"), "{err}");
-    assert!(
-        err.contains("es_unsupported.heic: unsupported format"),
-        "{err}"
-    );
+    assert!(err.contains("unsupported.bmp: unsupported format"), "{err}");
     assert_eq!(
         err.lines()
-            .filter(|l| l.contains(".png:") || l.contains(".heic:"))
+            .filter(|l| l.contains(".png:") || l.contains(".bmp:"))
             .count(),
         2
     );

@@ -420,12 +420,12 @@ async fn http_api_validates_enqueues_and_reports() {
         .await
         .unwrap();
     assert_eq!(gif.status(), 200);
-    let heic = c
-        .get(svc.url("/v1/catalogue/image/heic"))
+    let bmp = c
+        .get(svc.url("/v1/catalogue/image/bmp"))
         .send()
         .await
         .unwrap();
-    assert_eq!(heic.status(), 404);
+    assert_eq!(bmp.status(), 404);
 
     let post = |body: &str, token: Option<&str>| {
         let mut r = c

@@ -70,7 +70,7 @@ fn bad_values_are_named() {
         ("quality = 80", "quality = 0", "output.quality"),
         ("width = 256", "width = 0", "resize.width"),
         ("width = 256", "width = 100000", "resize.width"),
-        ("\"image/*\"", "\"image/heic\"", "accepts"),
+        ("\"image/*\"", "\"image/bmp\"", "accepts"),
         ("mode = \"fit\"", "mode = \"stretch\"", "resize"),
         ("format = \"jpeg\"", "format = \"bmp\"", "output"),
     ] {
@@ -136,10 +136,15 @@ fn view_lists_types_and_templates() {
     let jpeg = &view.media_types["image/jpeg"];
     assert_eq!(jpeg.transforms.len(), 6);
     assert!(view.media_types["image/gif"].animation.is_some());
+    // HEIC/HEIF and AVIF sources (engine/heif): listed; an animated AVIF gives frame 1.
+    assert_eq!(view.media_types["image/heic"].transforms.len(), 6);
+    assert_eq!(view.media_types["image/heif"].transforms.len(), 6);
+    assert!(view.media_types["image/avif"].animation.is_some());
+    assert!(view.media_types["image/heic"].animation.is_none());
     let t = &view.transforms["preview-512"];
     assert_eq!(t.output_media_type, "image/webp");
     assert_eq!(t.key_template, "derived/{source_key}/preview-512.webp");
-    assert!(view.for_media_type("image/heic").is_none());
+    assert!(view.for_media_type("image/bmp").is_none());
     assert!(view.to_text().contains("thumb-256"));
 }
 

@@ -24,7 +24,7 @@ use super::color::{to_srgb_deferred, ColorFix, Pixels, Srgb};
 use super::error::{from_image, EngineError};
 use super::frame::Frame;
 use super::planar::{self, Planar};
-use super::{estimate, jpeg, orient, png, turbo, Limits};
+use super::{estimate, heif, jpeg, orient, png, turbo, Limits};
 use crate::media::MediaType;
 
 /// One decode: the pixels as stored, and the colour conversion they still need (RGB only).
@@ -57,6 +57,8 @@ enum Kind {
     Other {
         png: Option<png::Info>,
     },
+    /// HEIC/HEIF or AVIF through libheif (`heif/`): upright as decoded, so orientation 1.
+    Heif(heif::Header),
     /// Pixels decoded elsewhere (a video frame, a PDF page): `bytes` is upright 8-bit
     /// sRGB, three bytes a pixel, `width × height` of them — maybe fewer than the
     /// source's own size, as if shrunk on load.
@@ -77,6 +79,13 @@ impl<'a> Source<'a> {
                 let (w, ht, o, est) = (h.width, h.height, h.orientation, estimate::jpeg(&h));
                 let caps = jpeg_caps(&h, limits);
                 (Kind::Jpeg { header: h, caps }, w, ht, o, est)
+            }
+            MediaType::Heic | MediaType::Heif | MediaType::Avif => {
+                let h = heif::read_header(bytes, limits)?;
+                check_size(h.width, h.height, limits)?;
+                let est = heif::estimate(&h, media == MediaType::Avif);
+                let (w, ht) = (h.width, h.height);
+                (Kind::Heif(h), w, ht, 1, est)
             }
             _ => {
                 let max_metadata = limits.max_metadata_bytes;
@@ -171,6 +180,7 @@ impl<'a> Source<'a> {
                 }
             }
             Kind::Other { png } => self.decode_other(png.as_ref())?,
+            Kind::Heif(header) => heif::decode(self.bytes, header)?,
             Kind::Raw { width, height } => {
                 let bitmap = Bitmap {
                     width: *width,

@@ -20,6 +20,9 @@
 //!   decoded apart first); WebP its YUV or ARGB planes and an animation canvas; TIFF one
 //!   decoded strip or tile (bounded here by an eighth of the image plus 1 MiB).
 //!
+//! * **HEIC/HEIF, AVIF** (libheif): see `heif::estimate`: libheif cannot be capped, so the
+//!   pixel limit bounds it and the estimate is measured like the others.
+//!
 //! Where there is an ICC profile, Little CMS's working memory comes on top
 //! ([`COLOUR_MANAGEMENT`]). `tests/engine_memory.rs` measures the peak of real decodes against these figures.
 

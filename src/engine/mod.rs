@@ -37,6 +37,7 @@ mod error;
 mod estimate;
 mod frame;
 pub mod geometry;
+mod heif;
 mod jpeg;
 mod limits;
 mod orient;

@@ -13,6 +13,9 @@ pub enum Family {
     Mp4,
     /// Apple QuickTime movie.
     QuickTime,
+    /// HEIF whose brands say HEVC (`heic`, `heix`, `hevc`…).
+    Heic,
+    /// HEIF with structural brands only (`mif1`, `msf1`): the codec is unnamed.
     Heif,
     Avif,
     /// Audio-only MPEG-4 (M4A / M4B / M4P): never has a picture.
@@ -52,12 +55,12 @@ pub const BRANDS: &[(&[u8; 4], Family)] = &[
     (b"F4A ", Family::Audio),
     (b"avif", Family::Avif),
     (b"avis", Family::Avif),
-    (b"heic", Family::Heif),
-    (b"heix", Family::Heif),
-    (b"hevc", Family::Heif),
-    (b"hevx", Family::Heif),
-    (b"heim", Family::Heif),
-    (b"heis", Family::Heif),
+    (b"heic", Family::Heic),
+    (b"heix", Family::Heic),
+    (b"hevc", Family::Heic),
+    (b"hevx", Family::Heic),
+    (b"heim", Family::Heic),
+    (b"heis", Family::Heic),
     (b"mif1", Family::Heif),
     (b"msf1", Family::Heif),
     (b"crx ", Family::CameraRaw),
@@ -83,11 +86,13 @@ pub fn classify(ftyp_payload: &[u8]) -> Option<Family> {
         .collect();
     let specific = |wanted: &[Family]| compatible.iter().copied().find(|f| wanted.contains(f));
     match family(major) {
-        // A HEIF structure brand (`mif1`) whose compatible brands say AVIF is AVIF.
-        Some(Family::Heif) => Some(specific(&[Family::Avif]).unwrap_or(Family::Heif)),
+        // A HEIF structure brand (`mif1`) whose compatible brands say AVIF is AVIF (or
+        // HEVC: HEIC).
+        Some(Family::Heif) => Some(specific(&[Family::Avif, Family::Heic]).unwrap_or(Family::Heif)),
         Some(Family::Generic) | None => {
             let picked = specific(&[
                 Family::Avif,
+                Family::Heic,
                 Family::Heif,
                 Family::CameraRaw,
                 Family::QuickTime,
@@ -123,7 +128,10 @@ mod tests {
             (b"mp42", &[b"mp42", b"isom"], Family::Mp4),
             (b"qt  ", &[b"qt  "], Family::QuickTime),
             (b"M4A ", &[b"M4A ", b"mp42", b"isom"], Family::Audio),
-            (b"heic", &[b"mif1", b"heic"], Family::Heif),
+            (b"heic", &[b"mif1", b"heic"], Family::Heic),
+            (b"mif1", &[b"mif1", b"heic"], Family::Heic),
+            (b"mif1", &[b"mif1", b"miaf"], Family::Heif),
+            (b"avis", &[b"avis", b"msf1", b"miaf"], Family::Avif),
             (b"mif1", &[b"mif1", b"avif", b"miaf"], Family::Avif),
             (b"avif", &[b"mif1"], Family::Avif),
             (b"crx ", &[b"crx ", b"isom"], Family::CameraRaw),
