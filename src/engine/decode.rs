@@ -4,7 +4,7 @@
 //!
 //! JPEG goes through libjpeg-turbo (see `jpeg/`), whose IDCT can shrink by 1/2, 1/4 or 1/8
 //! while decoding (DCT-domain downscaling: a 12 MP photo for a 256 px thumbnail decodes as
-//! 0.2 MP). Other formats go through the `image` crate.
+//! 0.2 MP). TIFF goes through libtiff (`tiff/`); other formats through the `image` crate.
 //!
 //! Every decoder runs under a cap derived from the header: the estimate of `estimate.rs`
 //! (what the worker reserved) for the `image` decoders' allocations and libjpeg's working
@@ -24,7 +24,7 @@ use super::color::{to_srgb_deferred, ColorFix, Pixels, Srgb};
 use super::error::{from_image, EngineError};
 use super::frame::Frame;
 use super::planar::{self, Planar};
-use super::{estimate, jpeg, orient, png, turbo, Limits};
+use super::{estimate, jpeg, orient, png, tiff, turbo, Limits};
 use crate::media::MediaType;
 
 /// One decode: the pixels as stored, and the colour conversion they still need (RGB only).
@@ -57,6 +57,10 @@ enum Kind {
     Other {
         png: Option<png::Info>,
     },
+    /// TIFF, through libtiff (`tiff/`).
+    Tiff {
+        header: tiff::Header,
+    },
     /// Pixels decoded elsewhere (a video frame, a PDF page): `bytes` is upright 8-bit
     /// sRGB, three bytes a pixel, `width × height` of them — maybe fewer than the
     /// source's own size, as if shrunk on load.
@@ -77,6 +81,20 @@ impl<'a> Source<'a> {
                 let (w, ht, o, est) = (h.width, h.height, h.orientation, estimate::jpeg(&h));
                 let caps = jpeg_caps(&h, limits);
                 (Kind::Jpeg { header: h, caps }, w, ht, o, est)
+            }
+            MediaType::Tiff => {
+                // Like the `image` decoders' probe: the header under a small cap.
+                let h = tiff::read_header(bytes, limits.max_metadata_bytes + (16 << 20))?;
+                check_size(h.width, h.height, limits)?;
+                let icc = check_metadata_len(h.icc_len, limits.max_metadata_bytes)?;
+                let colour = if icc > 0 {
+                    icc + estimate::COLOUR_MANAGEMENT
+                } else {
+                    0
+                };
+                let est = h.estimate(bytes.len() as u64) + colour;
+                let (w, ht, o) = (h.width, h.height, h.orientation);
+                (Kind::Tiff { header: h }, w, ht, o, est)
             }
             _ => {
                 let max_metadata = limits.max_metadata_bytes;
@@ -171,6 +189,7 @@ impl<'a> Source<'a> {
                 }
             }
             Kind::Other { png } => self.decode_other(png.as_ref())?,
+            Kind::Tiff { header } => tiff::decode(self.bytes, header, self.estimated_bytes)?,
             Kind::Raw { width, height } => {
                 let bitmap = Bitmap {
                     width: *width,
@@ -204,7 +223,11 @@ impl<'a> Source<'a> {
 
 /// A profile's length, refused over the metadata cap.
 fn check_icc_len(icc: Option<&[u8]>, max_metadata: u64) -> Result<u64, EngineError> {
-    let len = icc.map_or(0, |p| p.len() as u64);
+    check_metadata_len(icc.map_or(0, |p| p.len() as u64), max_metadata)
+}
+
+/// A profile's length, refused over the metadata cap.
+fn check_metadata_len(len: u64, max_metadata: u64) -> Result<u64, EngineError> {
     if len > max_metadata {
         return Err(EngineError::LimitExceeded(format!(
             "the ICC profile is {len} bytes, over the {max_metadata} byte metadata limit"
@@ -248,7 +271,6 @@ fn image_format(media: MediaType) -> Result<ImageFormat, EngineError> {
         MediaType::Png => ImageFormat::Png,
         MediaType::Webp => ImageFormat::WebP,
         MediaType::Gif => ImageFormat::Gif,
-        MediaType::Tiff => ImageFormat::Tiff,
         // Videos and PDFs reach the engine as pixels (`render_still`), never as bytes.
         other => return Err(EngineError::UnsupportedFormat(other.mime().into())),
     })

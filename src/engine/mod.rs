@@ -44,6 +44,7 @@ mod resize;
 mod scratch;
 #[doc(hidden)]
 pub mod stages;
+mod tiff;
 mod turbo;
 mod turbo_yuv;
 mod webp_yuv;
