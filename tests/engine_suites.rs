@@ -123,6 +123,7 @@ fn what_pillow_decodes_renders_or_is_refused_for_a_listed_reason() {
                 continue;
             }
         };
+        tally.pillow_decodes += pillow.decodes as usize;
         if let Err(e @ (EngineError::Internal(_) | EngineError::Encode { .. })) = &r {
             tally
                 .failures
@@ -132,7 +133,6 @@ fn what_pillow_decodes_renders_or_is_refused_for_a_listed_reason() {
         if !pillow.decodes {
             continue;
         }
-        tally.pillow_decodes += 1;
         if claimed(&bytes, pillow).is_none() {
             continue;
         }

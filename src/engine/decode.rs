@@ -24,7 +24,7 @@ use super::color::{to_srgb_deferred, ColorFix, Pixels, Srgb};
 use super::error::{from_image, EngineError};
 use super::frame::Frame;
 use super::planar::{self, Planar};
-use super::{estimate, jpeg, orient, png, tiff, turbo, Limits};
+use super::{estimate, gif, jpeg, orient, png, tiff, turbo, Limits};
 use crate::media::MediaType;
 
 /// One decode: the pixels as stored, and the colour conversion they still need (RGB only).
@@ -56,18 +56,15 @@ enum Kind {
     },
     Other {
         png: Option<png::Info>,
+        /// A GIF repaired for the decoder (`gif.rs`), decoded instead of the source.
+        repaired: Option<Vec<u8>>,
     },
     /// TIFF, through libtiff (`tiff/`).
-    Tiff {
-        header: tiff::Header,
-    },
+    Tiff { header: tiff::Header },
     /// Pixels decoded elsewhere (a video frame, a PDF page): `bytes` is upright 8-bit
     /// sRGB, three bytes a pixel, `width × height` of them — maybe fewer than the
     /// source's own size, as if shrunk on load.
-    Raw {
-        width: u32,
-        height: u32,
-    },
+    Raw { width: u32, height: u32 },
 }
 
 impl<'a> Source<'a> {
@@ -103,7 +100,11 @@ impl<'a> Source<'a> {
                     .transpose()?;
                 // The probe's decoder holds the header only: a small cap is plenty.
                 let probe_cap = max_metadata + (16 << 20);
-                let mut dec = other_decoder(bytes, media, png.as_ref(), max_metadata, probe_cap)?;
+                let repaired = (media == MediaType::Gif)
+                    .then(|| gif::repair(bytes))
+                    .flatten();
+                let input = repaired.as_deref().unwrap_or(bytes);
+                let mut dec = other_decoder(input, media, png.as_ref(), max_metadata, probe_cap)?;
                 let (w, h) = dec.dimensions();
                 check_size(w, h, limits)?;
                 let o = dec.orientation().map(|o| o.to_exif()).unwrap_or(1);
@@ -122,8 +123,10 @@ impl<'a> Source<'a> {
                 } else {
                     0
                 };
+                let copy = repaired.as_ref().map_or(0, |r| r.len() as u64);
                 let est = estimate::image_crate(media, w, h, dec.color_type()) + metadata + colour;
-                (Kind::Other { png }, w, h, o, est)
+                drop(dec);
+                (Kind::Other { png, repaired }, w, h, o, est + copy)
             }
         };
         Ok(Source {
@@ -188,7 +191,10 @@ impl<'a> Source<'a> {
                     Some(Planar::Unsuited) | None => jpeg::decode(b, header, *caps, scale)?,
                 }
             }
-            Kind::Other { png } => self.decode_other(png.as_ref())?,
+            Kind::Other { png, repaired } => {
+                let input = repaired.as_deref().unwrap_or(self.bytes);
+                self.decode_other(input, png.as_ref())?
+            }
             Kind::Tiff { header } => tiff::decode(self.bytes, header, self.estimated_bytes)?,
             Kind::Raw { width, height } => {
                 let bitmap = Bitmap {
@@ -209,9 +215,9 @@ impl<'a> Source<'a> {
         })
     }
 
-    fn decode_other(&self, png: Option<&png::Info>) -> Result<Srgb, EngineError> {
+    fn decode_other(&self, input: &[u8], png: Option<&png::Info>) -> Result<Srgb, EngineError> {
         let (max_metadata, cap) = (self.max_metadata, self.estimated_bytes);
-        let mut dec = other_decoder(self.bytes, self.media, png, max_metadata, cap)?;
+        let mut dec = other_decoder(input, self.media, png, max_metadata, cap)?;
         // A corrupt ICC chunk is ignored like corrupt EXIF: the pixels are still usable.
         // (Checked against the cap again: the probe may have run on other bytes.)
         let icc = dec.icc_profile().ok().flatten();

@@ -34,6 +34,7 @@ mod error;
 mod estimate;
 mod frame;
 pub mod geometry;
+mod gif;
 mod jpeg;
 mod limits;
 mod orient;

@@ -49,13 +49,20 @@ unsafe fn read_into(t: &Open, h: &Header, raster: *mut u32) -> bool {
 }
 
 /// A zeroed buffer, or a typed error if the allocation fails (the estimate was reserved,
-/// but the allocator may still refuse).
+/// but the allocator may still refuse). Zeroed by the allocator (calloc), so pages a
+/// truncated file never reaches are never touched.
 fn zeroed(len: usize) -> Result<Vec<u8>, EngineError> {
-    let mut v = Vec::new();
-    v.try_reserve_exact(len)
-        .map_err(|_| EngineError::LimitExceeded(format!("cannot allocate {len} bytes")))?;
-    v.resize(len, 0);
-    Ok(v)
+    let refused = || EngineError::LimitExceeded(format!("cannot allocate {len} bytes"));
+    if len == 0 {
+        return Ok(Vec::new());
+    }
+    let layout = std::alloc::Layout::array::<u8>(len).map_err(|_| refused())?;
+    // SAFETY: a non-zero size; the Vec takes the allocation with the same layout (u8, len).
+    let ptr = unsafe { std::alloc::alloc_zeroed(layout) };
+    if ptr.is_null() {
+        return Err(refused());
+    }
+    Ok(unsafe { Vec::from_raw_parts(ptr, len, len) })
 }
 
 /// Opaque images lose the alpha byte (grey ones keep one channel); others get their
