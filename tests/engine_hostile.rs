@@ -110,7 +110,11 @@ fn broken_tiffs_are_corrupt() {
     assert_eq!(e.kind(), "corrupt", "{e}");
     // The same file with its 8 bytes as the whole image renders.
     let tiny = render(&bombs::tiff_claiming(4, 2)).expect("a 4×2 TIFF renders");
-    assert_eq!((tiny[0].width, tiny[0].height), (4, 2), "fit never enlarges");
+    assert_eq!(
+        (tiny[0].width, tiny[0].height),
+        (4, 2),
+        "fit never enlarges"
+    );
 }
 
 /// issue 15, item 1: the profile inflated to 700 MB inside the probe, before any memory was
