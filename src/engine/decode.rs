@@ -79,20 +79,7 @@ impl<'a> Source<'a> {
                 let caps = jpeg_caps(&h, limits);
                 (Kind::Jpeg { header: h, caps }, w, ht, o, est)
             }
-            MediaType::Tiff => {
-                // Like the `image` decoders' probe: the header under a small cap.
-                let h = tiff::read_header(bytes, limits.max_metadata_bytes + (16 << 20))?;
-                check_size(h.width, h.height, limits)?;
-                let icc = check_metadata_len(h.icc_len, limits.max_metadata_bytes)?;
-                let colour = if icc > 0 {
-                    icc + estimate::COLOUR_MANAGEMENT
-                } else {
-                    0
-                };
-                let est = h.estimate(bytes.len() as u64) + colour;
-                let (w, ht, o) = (h.width, h.height, h.orientation);
-                (Kind::Tiff { header: h }, w, ht, o, est)
-            }
+            MediaType::Tiff => open_tiff(bytes, limits)?,
             _ => {
                 let max_metadata = limits.max_metadata_bytes;
                 let png = (media == MediaType::Png)
@@ -225,6 +212,21 @@ impl<'a> Source<'a> {
         let img = DynamicImage::from_decoder(dec).map_err(from_image)?;
         Ok(to_srgb(img, icc.as_deref()))
     }
+}
+
+/// A TIFF's header (under a small cap, like the `image` decoders' probe) and estimate.
+fn open_tiff(bytes: &[u8], limits: &Limits) -> Result<(Kind, u32, u32, u8, u64), EngineError> {
+    let h = tiff::read_header(bytes, limits.max_metadata_bytes + (16 << 20))?;
+    check_size(h.width, h.height, limits)?;
+    let icc = check_metadata_len(h.icc_len, limits.max_metadata_bytes)?;
+    let colour = if icc > 0 {
+        icc + estimate::COLOUR_MANAGEMENT
+    } else {
+        0
+    };
+    let est = h.estimate(bytes.len() as u64) + colour;
+    let (w, ht, o) = (h.width, h.height, h.orientation);
+    Ok((Kind::Tiff { header: h }, w, ht, o, est))
 }
 
 /// A profile's length, refused over the metadata cap.

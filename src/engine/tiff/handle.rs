@@ -108,6 +108,22 @@ impl<'a> Open<'a> {
         (unsafe { ffi::TIFFGetField(self.tif, tag, &mut v as *mut u32) } == 1).then_some(v)
     }
 
+    pub fn tiled(&self) -> bool {
+        unsafe { ffi::TIFFIsTiled(self.tif) != 0 }
+    }
+
+    /// Bytes of one decoded tile or strip.
+    pub fn chunk_size(&self) -> u64 {
+        let size = unsafe {
+            if self.tiled() {
+                ffi::TIFFTileSize(self.tif)
+            } else {
+                ffi::TIFFStripSize(self.tif)
+            }
+        };
+        size.max(0) as u64
+    }
+
     /// The embedded ICC profile, if any (borrowed from libtiff's directory).
     pub fn icc(&self) -> Option<&[u8]> {
         let (mut len, mut data): (u32, *const u8) = (0, std::ptr::null());

@@ -92,14 +92,7 @@ pub fn read_header(bytes: &[u8], max_alloc: u64) -> Result<Header, EngineError> 
         o @ 1..=8 => o as u8,
         _ => 1,
     };
-    let chunk = unsafe {
-        if ffi::TIFFIsTiled(t.tif) != 0 {
-            ffi::TIFFTileSize(t.tif)
-        } else {
-            ffi::TIFFStripSize(t.tif)
-        }
-    }
-    .max(0) as u64;
+    let chunk = t.chunk_size();
     let mut header = Header {
         width,
         height,

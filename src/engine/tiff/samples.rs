@@ -92,20 +92,8 @@ fn each_sample(
     l: &Layout,
     f: &mut dyn FnMut(usize, f32),
 ) -> Result<(), EngineError> {
-    let tiled = unsafe { ffi::TIFFIsTiled(t.tif) } != 0;
-    let (cw, ch) = if tiled {
-        let tw = t.u32_field(ffi::TAG_TILEWIDTH).unwrap_or(0);
-        let th = t.u32_field(ffi::TAG_TILELENGTH).unwrap_or(0);
-        (tw, th)
-    } else {
-        let rows = t.u32_field(ffi::TAG_ROWSPERSTRIP).unwrap_or(h.height);
-        (h.width, rows.clamp(1, h.height.max(1)))
-    };
-    if cw == 0 || ch == 0 {
-        return Err(EngineError::Corrupt(
-            "TIFF: tiled without a tile size".into(),
-        ));
-    }
+    let tiled = t.tiled();
+    let (cw, ch) = chunk_dims(t, h, tiled)?;
     let row_bytes = (cw as usize * l.step).div_ceil(8);
     let mut buf = vec![0u8; h.chunk as usize];
     let planes = if l.separate { l.channels } else { 1 };
@@ -143,6 +131,23 @@ fn each_sample(
         }
     }
     Ok(())
+}
+
+/// Width and height of a tile, or of a strip.
+fn chunk_dims(t: &Open, h: &Header, tiled: bool) -> Result<(u32, u32), EngineError> {
+    let (cw, ch) = if tiled {
+        let tw = t.u32_field(ffi::TAG_TILEWIDTH).unwrap_or(0);
+        (tw, t.u32_field(ffi::TAG_TILELENGTH).unwrap_or(0))
+    } else {
+        let rows = t.u32_field(ffi::TAG_ROWSPERSTRIP).unwrap_or(h.height);
+        (h.width, rows.clamp(1, h.height.max(1)))
+    };
+    if cw == 0 || ch == 0 {
+        return Err(EngineError::Corrupt(
+            "TIFF: tiled without a tile size".into(),
+        ));
+    }
+    Ok((cw, ch))
 }
 
 /// Decodes one tile (at `x, y` of `plane`) or strip (`strip`) into `buf`: bytes or -1.
