@@ -6,10 +6,12 @@
 # Groups (default: all three):
 #   build    what compiling derivd needs (the bundled libjpeg-turbo is built with cmake, and
 #            its SIMD code with nasm; Debian 12's libturbojpeg 2.1.5 predates TurboJPEG 3;
-#            libheif-dev gives the linker libheif.so for the HEIC/AVIF decoder's binding)
+#            libheif-dev gives the linker libheif.so for the HEIC/AVIF decoder's binding;
+#            libtiff-dev libtiff's headers and link library for the TIFF decoder, src/engine/tiff/)
 #   runtime  what a running derivd process needs next to its binary: ffmpeg/ffprobe and
 #            poppler (pdftoppm/pdfinfo) run as separate processes for video and PDF sources;
-#            libheif1 (with libde265 and dav1d/aom) decodes HEIC and AVIF in-process
+#            libheif1 (with libde265 and dav1d/aom) decodes HEIC and AVIF in-process;
+#            libtiff6, the shared library the TIFF decoder links
 #            (the container's runtime stage installs only this group)
 #   test     what the test suite and the lint gates need besides (moto and the linters run
 #            from Python virtual environments; curl probes the servers the tests start;
@@ -20,8 +22,8 @@
 # Used by scripts/serve.sh, scripts/test.sh (hence .ci/run) and deploy/Dockerfile.
 set -euo pipefail
 
-BUILD_PACKAGES=(build-essential pkg-config cmake nasm libheif-dev)
-RUNTIME_PACKAGES=(ca-certificates ffmpeg poppler-utils libheif1)
+BUILD_PACKAGES=(build-essential pkg-config cmake nasm libheif-dev libtiff-dev)
+RUNTIME_PACKAGES=(ca-certificates ffmpeg poppler-utils libheif1 libtiff6)
 TEST_PACKAGES=(curl python3 python3-venv strace)
 
 groups=()

@@ -8,7 +8,7 @@
 #                              after the same set-up, for iterating on one area
 #
 # Set-up it does itself on a fresh Debian machine: system packages (scripts/setup-system.sh,
-# apt when root), moto and schemathesis into .ci/.venv (~1 min the first time). It starts moto (a real AWS-API
+# apt when root), moto, schemathesis and Pillow into .ci/.venv (~1 min the first time). It starts moto (a real AWS-API
 # server) on loopback, points the AWS SDK at it with test credentials, and stops it by PID.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,6 +18,9 @@ scripts/setup-system.sh build runtime test
 VENV=.ci/.venv
 MOTO_VERSION=5.2.5
 SCHEMATHESIS_VERSION=4.32.5
+# Pillow, for scripts/pillow-outcomes.py (the peer tests/engine_suites.rs compares with).
+PILLOW_REQUIREMENTS=scripts/requirements-pillow.txt
+PILLOW_VERSION=$(sed -n 's/^Pillow==//p' "$PILLOW_REQUIREMENTS")
 MOTO_PORT=${MOTO_PORT:-5000}
 
 for component in rustfmt clippy; do
@@ -39,6 +42,11 @@ fi
 if [[ "$(installed schemathesis)" != "$SCHEMATHESIS_VERSION" ]]; then
   echo "==> installing schemathesis==$SCHEMATHESIS_VERSION into $VENV"
   pip_install "schemathesis==$SCHEMATHESIS_VERSION"
+fi
+
+if [[ "$(installed PIL)" != "$PILLOW_VERSION" ]]; then
+  echo "==> installing Pillow==$PILLOW_VERSION into $VENV"
+  pip_install -r "$PILLOW_REQUIREMENTS"
 fi
 
 full=true

@@ -119,7 +119,8 @@ pub fn detect(bytes: &[u8]) -> Detected {
         Detected::Supported(MediaType::Gif)
     } else if bytes.len() >= 12 && &bytes[0..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
         Detected::Supported(MediaType::Webp)
-    } else if starts(b"II*\0") || starts(b"MM\0*") {
+    } else if starts(b"II*\0") || starts(b"MM\0*") || starts(b"II+\0") || starts(b"MM\0+") {
+        // Classic TIFF, then BigTIFF (64-bit offsets; libtiff reads both).
         Detected::Supported(MediaType::Tiff)
     } else if bytes.len() >= 12 && &bytes[4..8] == b"ftyp" {
         iso_media(bytes)

@@ -87,6 +87,34 @@ fn header_bombs_are_refused_before_decoding() {
         "limit_exceeded",
         within,
     );
+    refused(
+        &bombs::tiff_claiming(50_000, 50_000),
+        "limit_exceeded",
+        within,
+    );
+}
+
+/// libtiff reads from memory only; a TIFF whose header is cut, whose first directory lies
+/// past the end, or whose 64 MP strip has 8 bytes behind it is corrupt, and fast.
+#[test]
+fn broken_tiffs_are_corrupt() {
+    let within = Duration::from_secs(2);
+    let claims = bombs::tiff_claiming(8000, 8000);
+    refused(&claims[..12], "corrupt", within);
+    let mut lost = claims.clone();
+    lost[4..8].copy_from_slice(&10_000u32.to_le_bytes());
+    refused(&lost, "corrupt", within);
+    // Under the pixel limit, so probed fine; the decode then finds no data.
+    assert!(Engine::default().probe(&claims).is_ok());
+    let e = render(&claims).unwrap_err();
+    assert_eq!(e.kind(), "corrupt", "{e}");
+    // The same file with its 8 bytes as the whole image renders.
+    let tiny = render(&bombs::tiff_claiming(4, 2)).expect("a 4×2 TIFF renders");
+    assert_eq!(
+        (tiny[0].width, tiny[0].height),
+        (4, 2),
+        "fit never enlarges"
+    );
 }
 
 /// issue 15, item 1: the profile inflated to 700 MB inside the probe, before any memory was

@@ -4,7 +4,7 @@
 //!
 //! JPEG goes through libjpeg-turbo (see `jpeg/`), whose IDCT can shrink by 1/2, 1/4 or 1/8
 //! while decoding (DCT-domain downscaling: a 12 MP photo for a 256 px thumbnail decodes as
-//! 0.2 MP). Other formats go through the `image` crate.
+//! 0.2 MP). TIFF goes through libtiff (`tiff/`); other formats through the `image` crate.
 //!
 //! Every decoder runs under a cap derived from the header: the estimate of `estimate.rs`
 //! (what the worker reserved) for the `image` decoders' allocations and libjpeg's working
@@ -24,7 +24,7 @@ use super::color::{to_srgb_deferred, ColorFix, Pixels, Srgb};
 use super::error::{from_image, EngineError};
 use super::frame::Frame;
 use super::planar::{self, Planar};
-use super::{estimate, heif, jpeg, orient, png, turbo, Limits};
+use super::{estimate, gif, heif, jpeg, orient, png, tiff, turbo, Limits};
 use crate::media::MediaType;
 
 /// One decode: the pixels as stored, and the colour conversion they still need (RGB only).
@@ -56,16 +56,17 @@ enum Kind {
     },
     Other {
         png: Option<png::Info>,
+        /// A GIF repaired for the decoder (`gif.rs`), decoded instead of the source.
+        repaired: Option<Vec<u8>>,
     },
     /// HEIC/HEIF or AVIF through libheif (`heif/`): upright as decoded, so orientation 1.
     Heif(heif::Header),
+    /// TIFF, through libtiff (`tiff/`).
+    Tiff { header: tiff::Header },
     /// Pixels decoded elsewhere (a video frame, a PDF page): `bytes` is upright 8-bit
     /// sRGB, three bytes a pixel, `width × height` of them — maybe fewer than the
     /// source's own size, as if shrunk on load.
-    Raw {
-        width: u32,
-        height: u32,
-    },
+    Raw { width: u32, height: u32 },
 }
 
 impl<'a> Source<'a> {
@@ -87,6 +88,7 @@ impl<'a> Source<'a> {
                 let (w, ht) = (h.width, h.height);
                 (Kind::Heif(h), w, ht, 1, est)
             }
+            MediaType::Tiff => open_tiff(bytes, limits)?,
             _ => {
                 let max_metadata = limits.max_metadata_bytes;
                 let png = (media == MediaType::Png)
@@ -94,7 +96,11 @@ impl<'a> Source<'a> {
                     .transpose()?;
                 // The probe's decoder holds the header only: a small cap is plenty.
                 let probe_cap = max_metadata + (16 << 20);
-                let mut dec = other_decoder(bytes, media, png.as_ref(), max_metadata, probe_cap)?;
+                let repaired = (media == MediaType::Gif)
+                    .then(|| gif::repair(bytes))
+                    .flatten();
+                let input = repaired.as_deref().unwrap_or(bytes);
+                let mut dec = other_decoder(input, media, png.as_ref(), max_metadata, probe_cap)?;
                 let (w, h) = dec.dimensions();
                 check_size(w, h, limits)?;
                 let o = dec.orientation().map(|o| o.to_exif()).unwrap_or(1);
@@ -113,8 +119,10 @@ impl<'a> Source<'a> {
                 } else {
                     0
                 };
+                let copy = repaired.as_ref().map_or(0, |r| r.len() as u64);
                 let est = estimate::image_crate(media, w, h, dec.color_type()) + metadata + colour;
-                (Kind::Other { png }, w, h, o, est)
+                drop(dec);
+                (Kind::Other { png, repaired }, w, h, o, est + copy)
             }
         };
         Ok(Source {
@@ -179,8 +187,12 @@ impl<'a> Source<'a> {
                     Some(Planar::Unsuited) | None => jpeg::decode(b, header, *caps, scale)?,
                 }
             }
-            Kind::Other { png } => self.decode_other(png.as_ref())?,
             Kind::Heif(header) => heif::decode(self.bytes, header)?,
+            Kind::Other { png, repaired } => {
+                let input = repaired.as_deref().unwrap_or(self.bytes);
+                self.decode_other(input, png.as_ref())?
+            }
+            Kind::Tiff { header } => tiff::decode(self.bytes, header, self.estimated_bytes)?,
             Kind::Raw { width, height } => {
                 let bitmap = Bitmap {
                     width: *width,
@@ -200,9 +212,9 @@ impl<'a> Source<'a> {
         })
     }
 
-    fn decode_other(&self, png: Option<&png::Info>) -> Result<Srgb, EngineError> {
+    fn decode_other(&self, input: &[u8], png: Option<&png::Info>) -> Result<Srgb, EngineError> {
         let (max_metadata, cap) = (self.max_metadata, self.estimated_bytes);
-        let mut dec = other_decoder(self.bytes, self.media, png, max_metadata, cap)?;
+        let mut dec = other_decoder(input, self.media, png, max_metadata, cap)?;
         // A corrupt ICC chunk is ignored like corrupt EXIF: the pixels are still usable.
         // (Checked against the cap again: the probe may have run on other bytes.)
         let icc = dec.icc_profile().ok().flatten();
@@ -212,9 +224,28 @@ impl<'a> Source<'a> {
     }
 }
 
+/// A TIFF's header (under a small cap, like the `image` decoders' probe) and estimate.
+fn open_tiff(bytes: &[u8], limits: &Limits) -> Result<(Kind, u32, u32, u8, u64), EngineError> {
+    let h = tiff::read_header(bytes, limits.max_metadata_bytes + (16 << 20))?;
+    check_size(h.width, h.height, limits)?;
+    let icc = check_metadata_len(h.icc_len, limits.max_metadata_bytes)?;
+    let colour = if icc > 0 {
+        icc + estimate::COLOUR_MANAGEMENT
+    } else {
+        0
+    };
+    let est = h.estimate(bytes.len() as u64) + colour;
+    let (w, ht, o) = (h.width, h.height, h.orientation);
+    Ok((Kind::Tiff { header: h }, w, ht, o, est))
+}
+
 /// A profile's length, refused over the metadata cap.
 fn check_icc_len(icc: Option<&[u8]>, max_metadata: u64) -> Result<u64, EngineError> {
-    let len = icc.map_or(0, |p| p.len() as u64);
+    check_metadata_len(icc.map_or(0, |p| p.len() as u64), max_metadata)
+}
+
+/// A profile's length, refused over the metadata cap.
+fn check_metadata_len(len: u64, max_metadata: u64) -> Result<u64, EngineError> {
     if len > max_metadata {
         return Err(EngineError::LimitExceeded(format!(
             "the ICC profile is {len} bytes, over the {max_metadata} byte metadata limit"
@@ -258,7 +289,6 @@ fn image_format(media: MediaType) -> Result<ImageFormat, EngineError> {
         MediaType::Png => ImageFormat::Png,
         MediaType::Webp => ImageFormat::WebP,
         MediaType::Gif => ImageFormat::Gif,
-        MediaType::Tiff => ImageFormat::Tiff,
         // Videos and PDFs reach the engine as pixels (`render_still`), never as bytes.
         other => return Err(EngineError::UnsupportedFormat(other.mime().into())),
     })

@@ -37,6 +37,7 @@ mod error;
 mod estimate;
 mod frame;
 pub mod geometry;
+mod gif;
 mod heif;
 mod jpeg;
 mod limits;
@@ -49,6 +50,7 @@ mod resize;
 mod scratch;
 #[doc(hidden)]
 pub mod stages;
+mod tiff;
 mod turbo;
 mod turbo_yuv;
 mod webp_yuv;

@@ -198,3 +198,33 @@ pub fn many_frame_gif(frames: usize) -> Vec<u8> {
     }
     out
 }
+
+/// A little-endian 8-bit grey TIFF claiming `w × h` in one uncompressed strip, with only 8
+/// bytes of pixel data behind it.
+pub fn tiff_claiming(w: u32, h: u32) -> Vec<u8> {
+    // (tag, type 3 = SHORT / 4 = LONG, value)
+    let entries: [(u16, u16, u32); 9] = [
+        (256, 4, w),
+        (257, 4, h),
+        (258, 3, 8),
+        (259, 3, 1),
+        (262, 3, 1),
+        (273, 4, 8),
+        (277, 3, 1),
+        (278, 4, h),
+        (279, 4, 8),
+    ];
+    let ifd = 16u32;
+    let mut t = b"II*\0".to_vec();
+    t.extend(ifd.to_le_bytes());
+    t.extend([0x80; 8]);
+    t.extend((entries.len() as u16).to_le_bytes());
+    for (tag, kind, value) in entries {
+        t.extend(tag.to_le_bytes());
+        t.extend(kind.to_le_bytes());
+        t.extend(1u32.to_le_bytes());
+        t.extend(value.to_le_bytes());
+    }
+    t.extend(0u32.to_le_bytes());
+    t
+}
