@@ -105,6 +105,40 @@ async fn hlg_hdr_is_tone_mapped_like_ffmpegs_own_filters() {
 }
 
 #[tokio::test]
+async fn pq_hdr_is_tone_mapped_like_ffmpegs_own_filters() {
+    // An HDR10 clip: colour bars turned into 10-bit BT.2020 PQ (SMPTE 2084), tagged so.
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("pq.mp4");
+    let to_pq = "zscale=tin=bt709:min=bt709:pin=bt709:rin=pc:t=smpte2084:m=bt2020nc:\
+                 p=bt2020:r=tv:npl=100,format=yuv420p10le";
+    let x265 = "log-level=error:colorprim=bt2020:transfer=smpte2084:colormatrix=bt2020nc";
+    let tags = ["-color_primaries", "bt2020", "-color_trc", "smpte2084"];
+    let mut args = vec!["-f", "lavfi", "-i", "testsrc2=s=320x240:d=1:r=25", "-vf", to_pq];
+    args.extend(["-c:v", "libx265", "-preset", "ultrafast", "-x265-params", x265]);
+    args.extend(tags);
+    args.extend(["-colorspace", "bt2020nc", "-tag:v", "hvc1"]);
+    clips::ffmpeg(&args, &out);
+    let (facts, r, used) = poster(std::fs::read(&out).unwrap(), "poster-640").await;
+    let Facts::Video(v) = facts else { panic!() };
+    assert!(v.is_hdr() && v.transfer == "smpte2084", "{v:?}");
+    let ours = mean_luma(&decode(&r));
+    let vf = "zscale=t=linear:npl=100,format=gbrpf32le,zscale=p=bt709,\
+              tonemap=tonemap=hable:desat=0,zscale=t=bt709:m=bt709:r=pc,format=gray";
+    let reference = clips::ffmpeg_mean_grey(&out, used.at_seconds.unwrap(), vf);
+    assert!(
+        (ours - reference).abs() <= 10.0,
+        "poster mean luma {ours:.1}, ffmpeg's tone-mapped {reference:.1}"
+    );
+    // PQ code values shown as if they were SDR: what an untone-mapped poster would be.
+    let untouched = "scale=out_range=pc,format=gray";
+    let naive = clips::ffmpeg_mean_grey(&out, used.at_seconds.unwrap(), untouched);
+    assert!(
+        (ours - reference).abs() < (ours - naive).abs(),
+        "ours {ours:.1}: nearer {naive:.1} (read as SDR) than {reference:.1} (tone-mapped)"
+    );
+}
+
+#[tokio::test]
 async fn pdf_cropbox_and_white_paper() {
     // MediaBox 600×600, CropBox the left half: a 1:2 page; the blue square at (10, 10)
     // is at the bottom left, everything else is paper.
