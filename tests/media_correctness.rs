@@ -113,8 +113,22 @@ async fn pq_hdr_is_tone_mapped_like_ffmpegs_own_filters() {
                  p=bt2020:r=tv:npl=100,format=yuv420p10le";
     let x265 = "log-level=error:colorprim=bt2020:transfer=smpte2084:colormatrix=bt2020nc";
     let tags = ["-color_primaries", "bt2020", "-color_trc", "smpte2084"];
-    let mut args = vec!["-f", "lavfi", "-i", "testsrc2=s=320x240:d=1:r=25", "-vf", to_pq];
-    args.extend(["-c:v", "libx265", "-preset", "ultrafast", "-x265-params", x265]);
+    let mut args = vec![
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=s=320x240:d=1:r=25",
+        "-vf",
+        to_pq,
+    ];
+    args.extend([
+        "-c:v",
+        "libx265",
+        "-preset",
+        "ultrafast",
+        "-x265-params",
+        x265,
+    ]);
     args.extend(tags);
     args.extend(["-colorspace", "bt2020nc", "-tag:v", "hvc1"]);
     clips::ffmpeg(&args, &out);

@@ -281,18 +281,26 @@ impl Deriver {
         }
     }
 
+    /// One GET of the source into memory, up to `limits.max_input_bytes`; one that is
+    /// larger may be a video (when videos are on): then a second GET streams it, up to
+    /// `limits.max_video_bytes`, into a temp file ([`source::SourceBody::File`]).
     async fn fetch(&self, mapping: &Mapping, key: &str) -> Result<Source, DeriveError> {
         let limits = self.engine.limits();
-        // A video may be larger than any image; its own limit is checked once it is sniffed.
-        let max = match self.extractors.video {
-            Some(_) => limits.max_input_bytes.max(limits.max_video_bytes),
-            None => limits.max_input_bytes,
-        };
-        let object = self
+        let got = self
             .store
-            .get_limited(&mapping.source, key, max)
-            .await?
-            .ok_or_else(|| DeriveError::SourceMissing(key.to_string()))?;
+            .get_limited(&mapping.source, key, limits.max_input_bytes)
+            .await;
+        let object = match got {
+            Ok(Some(object)) => object,
+            Ok(None) => return Err(DeriveError::SourceMissing(key.to_string())),
+            Err(crate::storage::StoreError::TooLarge { .. })
+                if self.extractors.video.is_some()
+                    && limits.max_video_bytes > limits.max_input_bytes =>
+            {
+                return source::fetch_to_file(self, mapping, key).await;
+            }
+            Err(e) => return Err(e.into()),
+        };
         Ok(Source {
             key: key.to_string(),
             etag: object.meta.etag,

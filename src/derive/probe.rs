@@ -61,7 +61,7 @@ impl Deriver {
         source: &Source,
         deadline: Instant,
     ) -> Result<Probe, DeriveError> {
-        match crate::media::detect(source.bytes()) {
+        match crate::media::detect(source.head()) {
             Detected::Supported(m) if m.kind() != MediaKind::Image => {
                 let p = still::probe(&self.extractors, &self.engine, source, m, deadline);
                 Ok(Probe::Still(p.await?))

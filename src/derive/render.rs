@@ -17,7 +17,7 @@ use crate::metrics::Metrics;
 
 /// Reads the source's header: format, upright size, decode memory.
 pub async fn probe(engine: &Engine, source: &Source) -> Result<SourceInfo, DeriveError> {
-    let (engine, bytes) = (engine.clone(), source.bytes().clone());
+    let (engine, bytes) = (engine.clone(), source.bytes()?.clone());
     let info = tokio::task::spawn_blocking(move || engine.probe(&bytes))
         .await
         .map_err(|e| DeriveError::Panic(e.to_string()))??;
@@ -37,7 +37,7 @@ pub async fn render(
     let wanted = info.estimated_decode_bytes + source.resident_bytes();
     // The reservation moves into the blocking task: it lives exactly as long as the work.
     let reservation = budget.reserve(wanted, metrics).await;
-    let (engine, bytes) = (engine.clone(), source.bytes().clone());
+    let (engine, bytes) = (engine.clone(), source.bytes()?.clone());
     let started = Instant::now();
     let task = tokio::task::spawn_blocking(move || {
         let _reservation = reservation;

@@ -15,7 +15,7 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 
 use super::budget::MemoryBudget;
-use super::source::Source;
+use super::source::{Source, SourceBody};
 use super::DeriveError;
 use crate::catalogue::Transform;
 use crate::engine::{
@@ -62,35 +62,42 @@ pub async fn probe(
         MediaKind::Video => (limits.max_video_bytes, "limits.max_video_bytes"),
         _ => (limits.max_input_bytes, "limits.max_input_bytes"),
     };
-    let len = source.bytes().len() as u64;
+    let len = source.len();
     if len > max {
         let m = format!("source is {len} bytes, over {key} = {max}");
         return Err(DeriveError::Engine(EngineError::LimitExceeded(m)));
     }
-    let (bytes, dir, e) = (
-        source.bytes().clone(),
-        ex.temp_dir.clone(),
-        extractor.clone(),
-    );
+    let (body, dir, e) = (source.body.clone(), ex.temp_dir.clone(), extractor.clone());
     let work = move || -> Result<Probed, DeriveError> {
-        // Not synced: the copy lives only as long as this job, read by its own tools.
-        let file = match &dir {
-            Some(d) => tempfile::NamedTempFile::new_in(d),
-            None => tempfile::NamedTempFile::new(),
-        }
-        .and_then(|mut f| f.write_all(&bytes).and(f.flush()).map(|_| f))
-        .map_err(|e| DeriveError::Panic(format!("local copy of the source: {e}")))?;
+        let file = match body {
+            SourceBody::File { file, .. } => file,
+            SourceBody::Bytes(bytes) => Arc::new(local_copy(dir.as_deref(), &bytes)?),
+        };
         let facts = e.probe(file.path(), media, deadline)?;
         Ok(Probed {
             media,
             facts,
-            file: Arc::new(file),
+            file,
             extractor: e,
         })
     };
     tokio::task::spawn_blocking(work)
         .await
         .map_err(|e| DeriveError::Panic(e.to_string()))?
+}
+
+/// A temp file holding `bytes` for the tools (in `dir`, else the system's temp folder).
+/// Not synced: it lives only as long as this job, read by its own tools.
+pub fn local_copy(
+    dir: Option<&std::path::Path>,
+    bytes: &[u8],
+) -> Result<tempfile::NamedTempFile, DeriveError> {
+    match dir {
+        Some(d) => tempfile::NamedTempFile::new_in(d),
+        None => tempfile::NamedTempFile::new(),
+    }
+    .and_then(|mut f| f.write_all(bytes).and(f.flush()).map(|_| f))
+    .map_err(|e| DeriveError::Panic(format!("local copy of the source: {e}")))
 }
 
 /// Whether `t` picks its frame of a `media` source with `at = "best"`.

@@ -144,6 +144,15 @@ pub trait ObjectStore: Send + Sync + 'static {
         key: &str,
         max_bytes: u64,
     ) -> Result<Option<Object>, StoreError>;
+    /// [`get_limited`](Self::get_limited) streamed into `out` rather than memory (a video
+    /// for a tool to read): the metadata, with `size` the bytes written.
+    async fn get_to_file(
+        &self,
+        bucket: &str,
+        key: &str,
+        max_bytes: u64,
+        out: std::fs::File,
+    ) -> Result<Option<ObjectMeta>, StoreError>;
     async fn head(&self, bucket: &str, key: &str) -> Result<Option<ObjectMeta>, StoreError>;
     /// Whether the object is *provably* gone, for decisions that delete things. `head`'s
     /// `None` is not enough: a HEAD 404 has no body, so a proxy or a wrong endpoint

@@ -32,6 +32,7 @@ pub async fn run_all(store: &dyn ObjectStore, bucket: &str, options: Options) {
     missing_is_none(store, bucket).await;
     confirm_absent(store, bucket).await;
     size_limited_get(store, bucket).await;
+    get_to_file(store, bucket).await;
     delete_is_idempotent(store, bucket).await;
     list_by_prefix_in_byte_order(store, bucket).await;
     if options.large_listing {
@@ -287,6 +288,40 @@ pub async fn size_limited_get(store: &dyn ObjectStore, bucket: &str) {
         .await
         .expect("get")
         .is_none());
+    delete_many(store, bucket, &[key]).await;
+}
+
+/// `get_to_file` streams the object into the file with its metadata, under the same limit
+/// rule as `get_limited`, and says `None` for missing ones.
+pub async fn get_to_file(store: &dyn ObjectStore, bucket: &str) {
+    let key = format!("{}big", unique_prefix("to-file"));
+    let body: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+    let etag = store
+        .put(bucket, put_req(&key, body.clone()))
+        .await
+        .unwrap();
+    let file = tempfile::NamedTempFile::new().unwrap();
+    let meta = store
+        .get_to_file(bucket, &key, 300_000, file.reopen().unwrap())
+        .await
+        .expect("get_to_file")
+        .expect("present");
+    assert_eq!((meta.size, meta.etag.as_str()), (300_000, etag.as_str()));
+    assert!(
+        std::fs::read(file.path()).unwrap() == body,
+        "the file holds the object"
+    );
+    let small = tempfile::NamedTempFile::new().unwrap();
+    match store
+        .get_to_file(bucket, &key, 299_999, small.reopen().unwrap())
+        .await
+    {
+        Err(StoreError::TooLarge { size, .. }) => assert_eq!(size, 300_000),
+        other => panic!("expected TooLarge, got {other:?}"),
+    }
+    let missing = format!("{key}-not-there");
+    let got = store.get_to_file(bucket, &missing, 1, small.reopen().unwrap());
+    assert!(got.await.expect("get").is_none());
     delete_many(store, bucket, &[key]).await;
 }
 

@@ -6,7 +6,8 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use super::{open_record, IoContext, PAGE_SIZE};
+use super::record::open_record;
+use super::{IoContext, PAGE_SIZE};
 use crate::storage::{ListPage, ObjectMeta, StoreError};
 
 /// Files in the shard folders under `objects` (`objects/xx/yy/<name>`) whose name `keep`

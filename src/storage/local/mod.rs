@@ -37,10 +37,13 @@
 
 mod durable;
 mod list;
+mod record;
+
+use record::{read_body, read_header};
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
@@ -174,44 +177,6 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| StoreError::Permanent(format!("local store task failed: {e}")))?
 }
 
-/// Opens a record and reads its header, leaving the file positioned at the payload.
-/// `Ok(None)` if there is no record.
-pub(super) fn open_record(path: &Path) -> Result<Option<(ObjectMeta, File)>, StoreError> {
-    let mut file = match File::open(path) {
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        other => other.ctx("open", path)?,
-    };
-    let corrupt =
-        |why: &str| StoreError::Permanent(format!("corrupt record {}: {why}", path.display()));
-    let mut prefix = [0u8; 12];
-    file.read_exact(&mut prefix)
-        .map_err(|_| corrupt("short prefix"))?;
-    let header_len = u32::from_le_bytes(prefix[8..12].try_into().expect("4 bytes"));
-    if &prefix[..8] != MAGIC || header_len > MAX_HEADER_LEN {
-        return Err(corrupt("bad magic or header length"));
-    }
-    let mut raw = vec![0u8; header_len as usize];
-    file.read_exact(&mut raw)
-        .map_err(|_| corrupt("short header"))?;
-    let meta = Header::deserialize(&mut serde_json::Deserializer::from_slice(&raw))
-        .map_err(|e| corrupt(&e.to_string()))?;
-    if file.metadata().ctx("stat", path)?.len() != 12 + u64::from(header_len) + meta.size {
-        return Err(corrupt("length does not match header"));
-    }
-    Ok(Some((meta, file)))
-}
-
-/// Reads the record for `loc`, checking it really belongs to the requested key.
-fn read_header(loc: &Location) -> Result<Option<(ObjectMeta, File)>, StoreError> {
-    match open_record(&loc.record)? {
-        Some((m, _)) if m.key != loc.key => Err(StoreError::Permanent(format!(
-            "hash collision: {:?} and {:?} share a record",
-            m.key, loc.key
-        ))),
-        other => Ok(other),
-    }
-}
-
 /// Whether a write guarded by `condition` may replace the object now stored at `loc`.
 /// ETags may arrive quoted, as S3 clients often echo them.
 fn condition_holds(condition: &PutCondition, loc: &Location) -> Result<bool, StoreError> {
@@ -298,31 +263,26 @@ impl ObjectStore for LocalStore {
         let loc = self.locate(bucket, key)?;
         let key = key.to_owned();
         blocking(move || {
-            let Some((meta, file)) = read_header(&loc)? else {
-                return Ok(None);
-            };
-            let too_large = |size| StoreError::TooLarge {
-                key: key.clone(),
-                size,
-                limit: max_bytes,
-            };
-            if meta.size > max_bytes {
-                return Err(too_large(meta.size));
-            }
-            let mut bytes = Vec::with_capacity(meta.size as usize);
-            // A record longer than its header says (it never is) still stops at the limit.
-            file.take(max_bytes.saturating_add(1))
-                .read_to_end(&mut bytes)
-                .ctx("read", &loc.record)?;
-            if bytes.len() as u64 > max_bytes {
-                return Err(too_large(bytes.len() as u64));
-            }
-            Ok(Some(Object {
+            let mut bytes = Vec::new();
+            let meta = read_body(&loc, &key, max_bytes, &mut bytes)?;
+            Ok(meta.map(|meta| Object {
                 meta,
                 bytes: Bytes::from(bytes),
             }))
         })
         .await
+    }
+
+    async fn get_to_file(
+        &self,
+        bucket: &str,
+        key: &str,
+        max_bytes: u64,
+        mut out: std::fs::File,
+    ) -> Result<Option<ObjectMeta>, StoreError> {
+        let loc = self.locate(bucket, key)?;
+        let key = key.to_owned();
+        blocking(move || read_body(&loc, &key, max_bytes, &mut out)).await
     }
 
     async fn head(&self, bucket: &str, key: &str) -> Result<Option<ObjectMeta>, StoreError> {

@@ -15,10 +15,11 @@ use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::Client;
-use bytes::Bytes;
 
 use super::{ListPage, Object, ObjectMeta, ObjectStore, PutCondition, PutRequest, StoreError};
 use crate::aws::{sdk_failure, ErrorClass};
+
+mod get;
 
 /// Longest key S3 accepts, in UTF-8 bytes.
 const MAX_KEY_BYTES: usize = 1024;
@@ -115,54 +116,17 @@ impl ObjectStore for S3Store {
         key: &str,
         max_bytes: u64,
     ) -> Result<Option<Object>, StoreError> {
-        validate(bucket, key)?;
-        let out = match self
-            .client
-            .get_object()
-            .bucket(bucket)
-            .key(key)
-            .send()
-            .await
-        {
-            Ok(out) => out,
-            Err(e) if is_absent(&e, true) => return Ok(None),
-            Err(e) => return Err(store_error("GET", bucket, key, &e)),
-        };
-        let too_large = |size: u64| StoreError::TooLarge {
-            key: key.to_owned(),
-            size,
-            limit: max_bytes,
-        };
-        let declared = out.content_length().unwrap_or(0).max(0) as u64;
-        if declared > max_bytes {
-            return Err(too_large(declared)); // the body is dropped unread
-        }
-        let mut meta = ObjectMeta {
-            key: key.to_owned(),
-            size: declared,
-            etag: bare_etag(out.e_tag()),
-            content_type: out.content_type().map(str::to_owned),
-            storage_class: out.storage_class().map(|c| c.as_str().to_owned()),
-            cache_control: out.cache_control().map(str::to_owned),
-            metadata: lower_metadata(out.metadata()),
-        };
-        let mut body = out.body;
-        let mut bytes = Vec::with_capacity(declared as usize);
-        // Body stream broke off mid-way: network trouble, worth another try.
-        let broken =
-            |e| StoreError::Transient(format!("S3 GET s3://{bucket}/{key}: reading body: {e}"));
-        while let Some(chunk) = body.try_next().await.map_err(broken)? {
-            let size = bytes.len() as u64 + chunk.len() as u64;
-            if size > max_bytes {
-                return Err(too_large(size));
-            }
-            bytes.extend_from_slice(&chunk);
-        }
-        meta.size = bytes.len() as u64;
-        Ok(Some(Object {
-            meta,
-            bytes: Bytes::from(bytes),
-        }))
+        get::to_memory(self, bucket, key, max_bytes).await
+    }
+
+    async fn get_to_file(
+        &self,
+        bucket: &str,
+        key: &str,
+        max_bytes: u64,
+        out: std::fs::File,
+    ) -> Result<Option<ObjectMeta>, StoreError> {
+        get::to_file(self, bucket, key, max_bytes, out).await
     }
 
     async fn head(&self, bucket: &str, key: &str) -> Result<Option<ObjectMeta>, StoreError> {
