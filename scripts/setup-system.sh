@@ -7,7 +7,8 @@
 #   build    what compiling derivd needs (the bundled libjpeg-turbo is built with cmake, and
 #            its SIMD code with nasm; Debian 12's libturbojpeg 2.1.5 predates TurboJPEG 3)
 #   runtime  what a running derivd process needs next to its binary: ffmpeg/ffprobe and
-#            poppler (pdftoppm/pdfinfo) run as separate processes for video and PDF sources
+#            poppler (pdftoppm/pdfinfo) run as separate processes for video and PDF sources,
+#            and a font (fonts-dejavu-core) for text in SVG sources
 #            (the container's runtime stage installs only this group)
 #   test     what the test suite and the lint gates need besides (moto and the linters run
 #            from Python virtual environments; curl probes the servers the tests start;
@@ -19,7 +20,7 @@
 set -euo pipefail
 
 BUILD_PACKAGES=(build-essential pkg-config cmake nasm)
-RUNTIME_PACKAGES=(ca-certificates ffmpeg poppler-utils)
+RUNTIME_PACKAGES=(ca-certificates ffmpeg poppler-utils fonts-dejavu-core)
 TEST_PACKAGES=(curl python3 python3-venv strace)
 
 groups=()

@@ -6,6 +6,8 @@
 //! Matroska and WebM by the EBML header's DocType ([`ebml_doctype`]).
 
 pub mod brands;
+pub mod ifd;
+mod sniff;
 
 use serde::{Deserialize, Serialize};
 
@@ -22,6 +24,17 @@ pub enum MediaType {
     WebM,
     Matroska,
     Pdf,
+    /// JPEG XL (bare codestream or ISO BMFF-style container).
+    Jxl,
+    /// SVG, rasterised at the size of the largest output.
+    Svg,
+    /// Camera RAW files: their largest embedded preview is rendered (no raw development).
+    Dng,
+    Cr2,
+    Cr3,
+    Nef,
+    Arw,
+    Kdc,
 }
 
 /// Which part of derivd turns a source of this type into pixels.
@@ -36,7 +49,7 @@ pub enum MediaKind {
 }
 
 impl MediaType {
-    pub const ALL: [MediaType; 10] = [
+    pub const ALL: [MediaType; 18] = [
         MediaType::Jpeg,
         MediaType::Png,
         MediaType::Webp,
@@ -47,6 +60,14 @@ impl MediaType {
         MediaType::WebM,
         MediaType::Matroska,
         MediaType::Pdf,
+        MediaType::Jxl,
+        MediaType::Svg,
+        MediaType::Dng,
+        MediaType::Cr2,
+        MediaType::Cr3,
+        MediaType::Nef,
+        MediaType::Arw,
+        MediaType::Kdc,
     ];
 
     pub fn kind(self) -> MediaKind {
@@ -71,6 +92,14 @@ impl MediaType {
             MediaType::WebM => "video/webm",
             MediaType::Matroska => "video/x-matroska",
             MediaType::Pdf => "application/pdf",
+            MediaType::Jxl => "image/jxl",
+            MediaType::Svg => "image/svg+xml",
+            MediaType::Dng => "image/x-adobe-dng",
+            MediaType::Cr2 => "image/x-canon-cr2",
+            MediaType::Cr3 => "image/x-canon-cr3",
+            MediaType::Nef => "image/x-nikon-nef",
+            MediaType::Arw => "image/x-sony-arw",
+            MediaType::Kdc => "image/x-kodak-kdc",
         }
     }
 
@@ -80,7 +109,39 @@ impl MediaType {
 
     /// Formats that may hold several frames; derivd renders the first one.
     pub fn may_be_animated(self) -> bool {
-        matches!(self, MediaType::Gif | MediaType::Webp | MediaType::Png)
+        matches!(
+            self,
+            MediaType::Gif | MediaType::Webp | MediaType::Png | MediaType::Jxl
+        )
+    }
+
+    /// Camera RAW: only an embedded preview is ever rendered.
+    pub fn is_camera_raw(self) -> bool {
+        matches!(
+            self,
+            MediaType::Dng
+                | MediaType::Cr2
+                | MediaType::Cr3
+                | MediaType::Nef
+                | MediaType::Arw
+                | MediaType::Kdc
+        )
+    }
+
+    /// What the catalogue says about how an image of this type becomes pixels, where that
+    /// is not simply "decoded".
+    pub fn image_note(self) -> Option<&'static str> {
+        match self {
+            MediaType::Svg => Some(
+                "rasterised at the size of the largest output; only data: images are \
+                 drawn (no file or URL is ever read)",
+            ),
+            m if m.is_camera_raw() => Some(
+                "the largest embedded preview image is used (no raw development); \
+                 files without one are refused as unsupported",
+            ),
+            _ => None,
+        }
     }
 }
 
@@ -105,7 +166,7 @@ pub fn detect(bytes: &[u8]) -> Detected {
     } else if bytes.len() >= 12 && &bytes[0..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
         Detected::Supported(MediaType::Webp)
     } else if starts(b"II*\0") || starts(b"MM\0*") {
-        Detected::Supported(MediaType::Tiff)
+        Detected::Supported(sniff::camera_raw(bytes).unwrap_or(MediaType::Tiff))
     } else if bytes.len() >= 12 && &bytes[4..8] == b"ftyp" {
         iso_media(bytes)
     } else if starts(&[0x1A, 0x45, 0xDF, 0xA3]) {
@@ -120,8 +181,10 @@ pub fn detect(bytes: &[u8]) -> Detected {
         Detected::Unsupported("BMP")
     } else if starts(b"II\xBC") {
         Detected::Unsupported("JPEG XR")
-    } else if starts(b"\0\0\0\x0cJXL ") || starts(&[0xFF, 0x0A]) {
-        Detected::Unsupported("JPEG XL")
+    } else if starts(b"\0\0\0\x0cJXL \r\n\x87\n") || starts(&[0xFF, 0x0A]) {
+        Detected::Supported(MediaType::Jxl)
+    } else if sniff::is_svg(bytes) {
+        Detected::Supported(MediaType::Svg)
     } else {
         Detected::Unknown
     }
@@ -138,7 +201,7 @@ fn iso_media(bytes: &[u8]) -> Detected {
         Some(Family::Avif) => Detected::Unsupported("AVIF"),
         Some(Family::Heif) => Detected::Unsupported("HEIF/HEIC"),
         Some(Family::Audio) => Detected::Unsupported("audio-only MPEG-4 (M4A): no picture"),
-        Some(Family::CameraRaw) => Detected::Unsupported("Canon CR3 camera raw"),
+        Some(Family::CameraRaw) => Detected::Supported(MediaType::Cr3),
         None => Detected::Unsupported("ISO media (ftyp)"),
     }
 }

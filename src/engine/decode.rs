@@ -24,7 +24,7 @@ use super::color::{to_srgb_deferred, ColorFix, Pixels, Srgb};
 use super::error::{from_image, EngineError};
 use super::frame::Frame;
 use super::planar::{self, Planar};
-use super::{estimate, jpeg, orient, png, turbo, Limits};
+use super::{estimate, jpeg, jxl, orient, png, raw, svg, turbo, Limits};
 use crate::media::MediaType;
 
 /// One decode: the pixels as stored, and the colour conversion they still need (RGB only).
@@ -57,6 +57,8 @@ enum Kind {
     Other {
         png: Option<png::Info>,
     },
+    Jxl(jxl::Info),
+    Svg(svg::Info),
     /// Pixels decoded elsewhere (a video frame, a PDF page): `bytes` is upright 8-bit
     /// sRGB, three bytes a pixel, `width × height` of them — maybe fewer than the
     /// source's own size, as if shrunk on load.
@@ -71,6 +73,19 @@ impl<'a> Source<'a> {
     /// exists.
     pub fn open(bytes: &'a [u8], media: MediaType, limits: &Limits) -> Result<Self, EngineError> {
         let (kind, width, height, orientation, estimated_bytes) = match media {
+            m if m.is_camera_raw() => return Self::open_raw_preview(bytes, media, limits),
+            MediaType::Jxl => {
+                let info = jxl::read_header(bytes)?;
+                check_size(info.width, info.height, limits)?;
+                let est = jxl::estimate(&info);
+                (Kind::Jxl(info), info.width, info.height, 1, est)
+            }
+            MediaType::Svg => {
+                let info = svg::read_header(bytes, limits)?;
+                check_size(info.width, info.height, limits)?;
+                let est = svg::estimate(&info, bytes.len());
+                (Kind::Svg(info), info.width, info.height, 1, est)
+            }
             MediaType::Jpeg => {
                 let h = jpeg::read_header(bytes, limits)?;
                 check_size(h.width, h.height, limits)?;
@@ -118,6 +133,33 @@ impl<'a> Source<'a> {
             max_metadata: limits.max_metadata_bytes,
             kind,
         })
+    }
+
+    /// A camera RAW file, as its largest embedded preview (`raw/`): a JPEG goes through the
+    /// JPEG path with its limits; the file's orientation applies unless the JPEG has its
+    /// own (one of the two, never both).
+    fn open_raw_preview(
+        bytes: &'a [u8],
+        media: MediaType,
+        limits: &Limits,
+    ) -> Result<Self, EngineError> {
+        let found = raw::largest_preview(bytes, media)?;
+        let mut src = match found.preview {
+            raw::Preview::Jpeg(jpeg) => Source::open(jpeg, MediaType::Jpeg, limits)?,
+            raw::Preview::Rgb {
+                width,
+                height,
+                data,
+            } => {
+                check_size(width, height, limits)?;
+                Source::raw(media, (width, height), (width, height), data)
+            }
+        };
+        if src.orientation <= 1 {
+            src.orientation = found.orientation;
+        }
+        src.media = media;
+        Ok(src)
     }
 
     /// A still made by `extract`: already upright and sRGB, so nothing is left to do but
@@ -171,6 +213,8 @@ impl<'a> Source<'a> {
                 }
             }
             Kind::Other { png } => self.decode_other(png.as_ref())?,
+            Kind::Jxl(info) => jxl::decode(self.bytes, info, self.estimated_bytes)?,
+            Kind::Svg(info) => svg::decode(self.bytes, info, scale)?,
             Kind::Raw { width, height } => {
                 let bitmap = Bitmap {
                     width: *width,

@@ -35,15 +35,18 @@ mod estimate;
 mod frame;
 pub mod geometry;
 mod jpeg;
+mod jxl;
 mod limits;
 mod orient;
 mod planar;
 mod png;
+mod raw;
 mod render;
 mod resize;
 mod scratch;
 #[doc(hidden)]
 pub mod stages;
+mod svg;
 mod turbo;
 mod turbo_yuv;
 mod webp_yuv;
