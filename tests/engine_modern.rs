@@ -214,7 +214,10 @@ fn cr3_renders_its_largest_preview() {
     let same = correlation(&p, &t);
     let turned: Vec<f64> = t.iter().rev().copied().collect();
     let other = correlation(&p, &turned);
-    assert!(same > 0.5 && other < same - 0.3, "correlation {same:.2}, turned {other:.2}");
+    assert!(
+        same > 0.5 && other < same - 0.3,
+        "correlation {same:.2}, turned {other:.2}"
+    );
 }
 
 /// A 32×24 grey copy, for comparing pictures whose colours or aspect differ a little.

@@ -181,6 +181,15 @@ impl<'a> Source<'a> {
         }
     }
 
+    /// The largest scale [`Self::decode`] takes: 1 (no decoder enlarges), except for SVG,
+    /// which is drawn at whatever size the largest output is (up to the side limit).
+    pub fn max_scale(&self) -> f64 {
+        match &self.kind {
+            Kind::Svg(info) => info.max_scale(),
+            _ => 1.0,
+        }
+    }
+
     /// Upright dimensions (after EXIF orientation).
     pub fn upright_size(&self) -> (u32, u32) {
         if orient::swaps_axes(self.orientation) {

@@ -11,7 +11,9 @@
 //! * **Rasterised at the size the outputs need.** The source's size is the SVG's declared
 //!   size, scaled down when it is larger than the largest output allowed
 //!   (`limits.max_output_side`): a `width="32768"` file is not a 32768-pixel-wide canvas.
-//!   The decode draws straight at the scale the largest requested output needs.
+//!   The decode draws straight at the scale the largest requested output needs, enlarging
+//!   a small drawing too (up to a 2048 × 2048 canvas), so a 24 px icon makes a sharp
+//!   512 px output.
 
 mod guard;
 
@@ -34,6 +36,22 @@ pub struct Info {
     pub height: u32,
     max_bytes: u64,
     max_pixels: u64,
+    max_side: u32,
+}
+
+/// The largest canvas a small SVG is enlarged to (2048 × 2048, the largest shipped
+/// output): bigger outputs of it are resized from that canvas. Keeps the memory estimate,
+/// made before the outputs are known, a bound that holds.
+const ENLARGED_PIXELS: f64 = 2048.0 * 2048.0;
+
+impl Info {
+    /// How far the drawing may be enlarged: to [`ENLARGED_PIXELS`] within the side limit.
+    pub fn max_scale(&self) -> f64 {
+        let (w, h) = (self.width as f64, self.height as f64);
+        let by_side = self.max_side as f64 / w.max(h);
+        let by_area = (ENLARGED_PIXELS / (w * h)).sqrt();
+        by_side.min(by_area).max(1.0)
+    }
 }
 
 /// Parses the SVG (it has no header short of that) and fixes its planning size.
@@ -47,22 +65,25 @@ pub fn read_header(bytes: &[u8], limits: &Limits) -> Result<Info, EngineError> {
         height: ((h * k).round() as u32).max(1),
         max_bytes: limits.max_svg_bytes,
         max_pixels: limits.max_input_pixels,
+        max_side: limits.max_output_side,
     })
 }
 
-/// Peak bytes of one rasterisation at the planning size: the canvas and resvg's layers
+/// Peak bytes of one rasterisation at the planning size or enlarged (the larger canvas of
+/// the two): the canvas and resvg's layers
 /// (groups with opacity, masks and filters each draw into one more canvas-sized pixmap),
 /// our straight-alpha copy, and usvg's tree (tens of bytes per source byte).
 pub fn estimate(info: &Info, source_len: usize) -> u64 {
-    let px = info.width as u64 * info.height as u64;
+    let px = (info.width as u64 * info.height as u64).max(ENLARGED_PIXELS as u64);
     px * 4 * 4 + source_len as u64 * 64 + (4 << 20)
 }
 
-/// Draws the SVG at `scale` of its planning size.
+/// Draws the SVG at `scale` of its planning size (up to [`Info::max_scale`]).
 pub fn decode(bytes: &[u8], info: &Info, scale: f64) -> Result<Srgb, EngineError> {
     let tree = parse(bytes, info.max_bytes, info.max_pixels)?;
-    let w = ((info.width as f64 * scale).ceil() as u32).clamp(1, info.width);
-    let h = ((info.height as f64 * scale).ceil() as u32).clamp(1, info.height);
+    let scale = scale.min(info.max_scale());
+    let w = ((info.width as f64 * scale).ceil() as u32).clamp(1, info.max_side);
+    let h = ((info.height as f64 * scale).ceil() as u32).clamp(1, info.max_side);
     let mut pixmap =
         Pixmap::new(w, h).ok_or_else(|| EngineError::Internal(format!("no {w}×{h} canvas")))?;
     let size = tree.size();
