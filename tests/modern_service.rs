@@ -24,8 +24,9 @@ fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(&p).unwrap_or_else(|e| panic!("{p}: {e}"))
 }
 
-/// (source key, fixture, thumb-256 size, preview-512 size)
-const SOURCES: [(&str, &str, (u32, u32), (u32, u32)); 4] = [
+/// Source key, fixture, thumb-256 size, preview-512 size.
+type Case = (&'static str, &'static str, (u32, u32), (u32, u32));
+const SOURCES: [Case; 4] = [
     (
         "m/bike.jxl",
         "jxl_bike_lossy_vardct.jxl",

@@ -74,18 +74,7 @@ impl<'a> Source<'a> {
     pub fn open(bytes: &'a [u8], media: MediaType, limits: &Limits) -> Result<Self, EngineError> {
         let (kind, width, height, orientation, estimated_bytes) = match media {
             m if m.is_camera_raw() => return Self::open_raw_preview(bytes, media, limits),
-            MediaType::Jxl => {
-                let info = jxl::read_header(bytes)?;
-                check_size(info.width, info.height, limits)?;
-                let est = jxl::estimate(&info);
-                (Kind::Jxl(info), info.width, info.height, 1, est)
-            }
-            MediaType::Svg => {
-                let info = svg::read_header(bytes, limits)?;
-                check_size(info.width, info.height, limits)?;
-                let est = svg::estimate(&info, bytes.len());
-                (Kind::Svg(info), info.width, info.height, 1, est)
-            }
+            MediaType::Jxl | MediaType::Svg => jxl_svg_header(bytes, media, limits)?,
             MediaType::Jpeg => {
                 let h = jpeg::read_header(bytes, limits)?;
                 check_size(h.width, h.height, limits)?;
@@ -253,6 +242,25 @@ impl<'a> Source<'a> {
         let img = DynamicImage::from_decoder(dec).map_err(from_image)?;
         Ok(to_srgb(img, icc.as_deref()))
     }
+}
+
+/// The header look of JPEG XL and SVG: (kind, size, orientation, estimate). Both
+/// decoders hand back upright pixels, so the orientation is 1.
+fn jxl_svg_header(
+    bytes: &[u8],
+    media: MediaType,
+    limits: &Limits,
+) -> Result<(Kind, u32, u32, u8, u64), EngineError> {
+    let (kind, w, h, est) = if media == MediaType::Jxl {
+        let info = jxl::read_header(bytes)?;
+        (Kind::Jxl(info), info.width, info.height, jxl::estimate(&info))
+    } else {
+        let info = svg::read_header(bytes, limits)?;
+        let est = svg::estimate(&info, bytes.len());
+        (Kind::Svg(info), info.width, info.height, est)
+    };
+    check_size(w, h, limits)?;
+    Ok((kind, w, h, 1, est))
 }
 
 /// A profile's length, refused over the metadata cap.
