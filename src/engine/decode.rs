@@ -253,7 +253,12 @@ fn jxl_svg_header(
 ) -> Result<(Kind, u32, u32, u8, u64), EngineError> {
     let (kind, w, h, est) = if media == MediaType::Jxl {
         let info = jxl::read_header(bytes)?;
-        (Kind::Jxl(info), info.width, info.height, jxl::estimate(&info))
+        (
+            Kind::Jxl(info),
+            info.width,
+            info.height,
+            jxl::estimate(&info),
+        )
     } else {
         let info = svg::read_header(bytes, limits)?;
         let est = svg::estimate(&info, bytes.len());

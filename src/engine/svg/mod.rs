@@ -74,7 +74,8 @@ pub fn read_header(bytes: &[u8], limits: &Limits) -> Result<Info, EngineError> {
 /// (groups with opacity, masks and filters each draw into one more canvas-sized pixmap),
 /// our straight-alpha copy, and usvg's tree (tens of bytes per source byte).
 pub fn estimate(info: &Info, source_len: usize) -> u64 {
-    let px = (info.width as u64 * info.height as u64).max(ENLARGED_PIXELS as u64);
+    let most = info.max_scale().powi(2) * info.width as f64 * info.height as f64;
+    let px = most.ceil() as u64;
     px * 4 * 4 + source_len as u64 * 64 + (4 << 20)
 }
 
