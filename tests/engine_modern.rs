@@ -303,3 +303,38 @@ fn a_tiff_preview_keeps_the_raw_files_orientation() {
     // Orientation 6: the red ramp (left to right) now runs top to bottom.
     assert!(img.get_pixel(10, 38)[0] > img.get_pixel(10, 1)[0] + 100);
 }
+
+#[test]
+fn damaged_jpeg_xl_and_svg_get_typed_client_errors() {
+    // Deterministic byte flips and cuts (a fixed LCG): rendered, or refused as the
+    // client's fault — never a panic (`Internal`) or a hang.
+    let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+    let mut next = move || {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (seed >> 33) as usize
+    };
+    let files = [
+        "jxl_alpha_premultiplied.jxl",
+        "jxl_patches_lossless_rgba.jxl",
+        "wm_illustrator_internal_entities.svg",
+    ];
+    let started = Instant::now();
+    for name in files {
+        let original = fixture(name);
+        for _ in 0..40 {
+            let mut b = original.clone();
+            b.truncate(16 + next() % (original.len() - 16));
+            for _ in 0..1 + next() % 8 {
+                let at = next() % b.len();
+                b[at] = next() as u8;
+            }
+            match Engine::default().render(&b, &[fit("jpeg", 64)], Deadline::none()) {
+                Ok(_) => {}
+                Err(e) => assert_eq!(e.fault(), derivd::engine::Fault::Client, "{name}: {e}"),
+            }
+        }
+    }
+    assert!(started.elapsed() < Duration::from_secs(60));
+}
