@@ -325,8 +325,10 @@ fn damaged_jpeg_xl_and_svg_get_typed_client_errors() {
         let original = fixture(name);
         for _ in 0..40 {
             let mut b = original.clone();
-            b.truncate(16 + next() % (original.len() - 16));
-            for _ in 0..1 + next() % 8 {
+            if next() % 2 == 0 {
+                b.truncate(16 + next() % (original.len() - 16));
+            }
+            for _ in 0..1 + next() % 4 {
                 let at = next() % b.len();
                 b[at] = next() as u8;
             }
