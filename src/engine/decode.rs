@@ -4,7 +4,9 @@
 //!
 //! JPEG goes through libjpeg-turbo (see `jpeg/`), whose IDCT can shrink by 1/2, 1/4 or 1/8
 //! while decoding (DCT-domain downscaling: a 12 MP photo for a 256 px thumbnail decodes as
-//! 0.2 MP). Other formats go through the `image` crate.
+//! 0.2 MP). JPEG XL goes through `jxl.rs` (jxl-oxide), SVG through `svg/` (resvg, drawn
+//! at the scale the outputs need), camera RAW through `raw/` (its largest embedded
+//! preview, then the JPEG path). Other formats go through the `image` crate.
 //!
 //! Every decoder runs under a cap derived from the header: the estimate of `estimate.rs`
 //! (what the worker reserved) for the `image` decoders' allocations and libjpeg's working
@@ -57,7 +59,9 @@ enum Kind {
     Other {
         png: Option<png::Info>,
     },
+    /// Decoded upright by jxl-oxide, under an allocation cap of the estimate.
     Jxl(jxl::Info),
+    /// Drawn by resvg at the decode's scale (which may enlarge).
     Svg(svg::Info),
     /// Pixels decoded elsewhere (a video frame, a PDF page): `bytes` is upright 8-bit
     /// sRGB, three bytes a pixel, `width × height` of them — maybe fewer than the

@@ -20,6 +20,11 @@
 //!   decoded apart first); WebP its YUV or ARGB planes and an animation canvas; TIFF one
 //!   decoded strip or tile (bounded here by an eighth of the image plus 1 MiB).
 //!
+//! * **JPEG XL** (`jxl.rs`): jxl-oxide's f32 planes, three per channel, and our copies;
+//!   enforced by jxl-oxide's allocation tracker. **SVG** (`svg/`): canvas-sized pixmaps at
+//!   the largest canvas it may be drawn at, and usvg's tree. **Camera RAW**: the estimate of
+//!   the embedded preview's own format.
+//!
 //! Where there is an ICC profile, Little CMS's working memory comes on top
 //! ([`COLOUR_MANAGEMENT`]). `tests/engine_memory.rs` measures the peak of real decodes against these figures.
 
