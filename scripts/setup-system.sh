@@ -12,6 +12,7 @@
 #            poppler (pdftoppm/pdfinfo) run as separate processes for video and PDF sources;
 #            libheif1 (with libde265 and dav1d/aom) decodes HEIC and AVIF in-process;
 #            libtiff6, the shared library the TIFF decoder links
+#            and a font (fonts-dejavu-core) for text in SVG sources
 #            (the container's runtime stage installs only this group)
 #   test     what the test suite and the lint gates need besides (moto and the linters run
 #            from Python virtual environments; curl probes the servers the tests start;
@@ -23,7 +24,7 @@
 set -euo pipefail
 
 BUILD_PACKAGES=(build-essential pkg-config cmake nasm libheif-dev libtiff-dev)
-RUNTIME_PACKAGES=(ca-certificates ffmpeg poppler-utils libheif1 libtiff6)
+RUNTIME_PACKAGES=(ca-certificates ffmpeg poppler-utils libheif1 libtiff6 fonts-dejavu-core)
 TEST_PACKAGES=(curl python3 python3-venv strace)
 
 groups=()

@@ -6,6 +6,8 @@
 //! Matroska and WebM by the EBML header's DocType ([`ebml_doctype`]).
 
 pub mod brands;
+pub mod ifd;
+mod sniff;
 
 use serde::{Deserialize, Serialize};
 
@@ -28,6 +30,17 @@ pub enum MediaType {
     WebM,
     Matroska,
     Pdf,
+    /// JPEG XL (bare codestream or ISO BMFF-style container).
+    Jxl,
+    /// SVG, rasterised at the size of the largest output.
+    Svg,
+    /// Camera RAW files: their largest embedded preview is rendered (no raw development).
+    Dng,
+    Cr2,
+    Cr3,
+    Nef,
+    Arw,
+    Kdc,
 }
 
 /// Which part of derivd turns a source of this type into pixels.
@@ -42,7 +55,7 @@ pub enum MediaKind {
 }
 
 impl MediaType {
-    pub const ALL: [MediaType; 13] = [
+    pub const ALL: [MediaType; 21] = [
         MediaType::Jpeg,
         MediaType::Png,
         MediaType::Webp,
@@ -56,6 +69,14 @@ impl MediaType {
         MediaType::WebM,
         MediaType::Matroska,
         MediaType::Pdf,
+        MediaType::Jxl,
+        MediaType::Svg,
+        MediaType::Dng,
+        MediaType::Cr2,
+        MediaType::Cr3,
+        MediaType::Nef,
+        MediaType::Arw,
+        MediaType::Kdc,
     ];
 
     pub fn kind(self) -> MediaKind {
@@ -83,6 +104,14 @@ impl MediaType {
             MediaType::WebM => "video/webm",
             MediaType::Matroska => "video/x-matroska",
             MediaType::Pdf => "application/pdf",
+            MediaType::Jxl => "image/jxl",
+            MediaType::Svg => "image/svg+xml",
+            MediaType::Dng => "image/x-adobe-dng",
+            MediaType::Cr2 => "image/x-canon-cr2",
+            MediaType::Cr3 => "image/x-canon-cr3",
+            MediaType::Nef => "image/x-nikon-nef",
+            MediaType::Arw => "image/x-sony-arw",
+            MediaType::Kdc => "image/x-kodak-kdc",
         }
     }
 
@@ -94,8 +123,37 @@ impl MediaType {
     pub fn may_be_animated(self) -> bool {
         matches!(
             self,
-            MediaType::Gif | MediaType::Webp | MediaType::Png | MediaType::Avif
+            MediaType::Gif | MediaType::Webp | MediaType::Png | MediaType::Avif | MediaType::Jxl
         )
+    }
+
+    /// Camera RAW: only an embedded preview is ever rendered.
+    pub fn is_camera_raw(self) -> bool {
+        matches!(
+            self,
+            MediaType::Dng
+                | MediaType::Cr2
+                | MediaType::Cr3
+                | MediaType::Nef
+                | MediaType::Arw
+                | MediaType::Kdc
+        )
+    }
+
+    /// What the catalogue says about how an image of this type becomes pixels, where that
+    /// is not simply "decoded".
+    pub fn image_note(self) -> Option<&'static str> {
+        match self {
+            MediaType::Svg => Some(
+                "rasterised at the size of the largest output; only data: images are \
+                 drawn (no file or URL is ever read)",
+            ),
+            m if m.is_camera_raw() => Some(
+                "the largest embedded preview image is used (no raw development); \
+                 files without one are refused as unsupported",
+            ),
+            _ => None,
+        }
     }
 }
 
@@ -119,8 +177,10 @@ pub fn detect(bytes: &[u8]) -> Detected {
         Detected::Supported(MediaType::Gif)
     } else if bytes.len() >= 12 && &bytes[0..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
         Detected::Supported(MediaType::Webp)
-    } else if starts(b"II*\0") || starts(b"MM\0*") || starts(b"II+\0") || starts(b"MM\0+") {
-        // Classic TIFF, then BigTIFF (64-bit offsets; libtiff reads both).
+    } else if starts(b"II*\0") || starts(b"MM\0*") {
+        Detected::Supported(sniff::camera_raw(bytes).unwrap_or(MediaType::Tiff))
+    } else if starts(b"II+\0") || starts(b"MM\0+") {
+        // BigTIFF (64-bit offsets; libtiff reads it).
         Detected::Supported(MediaType::Tiff)
     } else if bytes.len() >= 12 && &bytes[4..8] == b"ftyp" {
         iso_media(bytes)
@@ -136,8 +196,10 @@ pub fn detect(bytes: &[u8]) -> Detected {
         Detected::Unsupported("BMP")
     } else if starts(b"II\xBC") {
         Detected::Unsupported("JPEG XR")
-    } else if starts(b"\0\0\0\x0cJXL ") || starts(&[0xFF, 0x0A]) {
-        Detected::Unsupported("JPEG XL")
+    } else if starts(b"\0\0\0\x0cJXL \r\n\x87\n") || starts(&[0xFF, 0x0A]) {
+        Detected::Supported(MediaType::Jxl)
+    } else if sniff::is_svg(bytes) {
+        Detected::Supported(MediaType::Svg)
     } else {
         Detected::Unknown
     }
@@ -155,7 +217,7 @@ fn iso_media(bytes: &[u8]) -> Detected {
         Some(Family::Heic) => Detected::Supported(MediaType::Heic),
         Some(Family::Heif) => Detected::Supported(MediaType::Heif),
         Some(Family::Audio) => Detected::Unsupported("audio-only MPEG-4 (M4A): no picture"),
-        Some(Family::CameraRaw) => Detected::Unsupported("Canon CR3 camera raw"),
+        Some(Family::CameraRaw) => Detected::Supported(MediaType::Cr3),
         None => Detected::Unsupported("ISO media (ftyp)"),
     }
 }

@@ -73,6 +73,24 @@ fn child(case: &str) {
             });
             (estimate, peak, outcome)
         }
+        "svg" => {
+            // Opaque, with a translucent group (one more canvas-sized layer) and text,
+            // drawn enlarged to its largest canvas (the estimate's case).
+            let svg = "<svg xmlns='http://www.w3.org/2000/svg' width='500' height='250'>\
+                       <rect width='500' height='250' fill='#036'/><g opacity='0.5'>\
+                       <rect width='500' height='250' fill='#f80'/></g>\
+                       <text x='10' y='200' font-size='150'>Text</text></svg>";
+            let estimate = Engine::default()
+                .probe(svg.as_bytes())
+                .unwrap()
+                .estimated_decode_bytes;
+            let mut outcome = String::new();
+            let peak = peak_of(|| {
+                let r = stages::decode_source(svg.as_bytes(), 100.0, false);
+                outcome = format!("{:?}", r.map(|_| "ok"));
+            });
+            (estimate, peak, outcome)
+        }
         "png-bomb" | "scan-bomb" | "heic-200mp" => {
             let bomb = match kind {
                 "png-bomb" => bombs::png_iccp_bomb(700 << 20),
@@ -117,8 +135,10 @@ fn measure(case: &str) -> (u64, u64, String) {
 }
 
 /// (mode, corpus file, scale): baseline, progressive, grey, CMYK JPEGs on both decode paths;
-/// PNG, GIF, WebP and TIFF of several colour types.
-const DECODES: [(&str, &str, &str); 22] = [
+/// PNG, GIF, WebP and TIFF of several colour types; HEIC and AVIF; JPEG XL (lossy, lossless, alpha,
+/// recompressed JPEG). SVG is measured on a drawing of its own (`svg`): the corpus ones
+/// leave most of the canvas transparent, pages the kernel never hands out.
+const DECODES: [(&str, &str, &str); 26] = [
     ("decode", "photos/es_olympus_ep3_4032x3024.jpg", "1"),
     ("planes", "photos/es_olympus_ep3_4032x3024.jpg", "1"),
     (
@@ -155,6 +175,10 @@ const DECODES: [(&str, &str, &str); 22] = [
     ("decode", "modern/lu_fox_10bit_yuv420.avif", "1"),
     ("decode", "modern/lu_plum_blossom_alpha.avif", "1"),
     ("decode", "modern/lu_kimono_irot270.avif", "1"),
+    ("decode", "modern/jxl_bike_lossy_vardct.jxl", "1"),
+    ("decode", "modern/jxl_patches_lossless_rgba.jxl", "1"),
+    ("decode", "modern/jxl_alpha_premultiplied.jxl", "1"),
+    ("decode", "modern/jxl_recompressed_jpeg_oriented.jxl", "1"),
 ];
 
 fn parent() {
@@ -163,8 +187,8 @@ fn parent() {
         "{:<58} {:>10} {:>10} {:>6}",
         "case", "estimate", "peak", "ratio"
     );
-    for (mode, file, scale) in DECODES {
-        let case = format!("{mode} {file} {scale}");
+    let cases = DECODES.iter().map(|(m, f, s)| format!("{m} {f} {s}"));
+    for case in cases.chain(["svg".to_string()]) {
         let (estimate, peak, outcome) = measure(&case);
         let ratio = estimate as f64 / peak.max(1) as f64;
         println!("{case:<58} {estimate:>10} {peak:>10} {ratio:>6.2} {outcome}");

@@ -26,7 +26,8 @@ pub struct MediaTypeEntry {
     /// Present for formats that may be animated: what derivd does with the frames.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub animation: Option<&'static str>,
-    /// Present for videos and PDFs: which frame or page the transforms use.
+    /// Present for videos and PDFs (which frame or page the transforms use), SVG (the
+    /// rasterising size) and camera RAW (which embedded preview).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub still: Option<&'static str>,
 }
@@ -88,7 +89,7 @@ impl CatalogueView {
                             "one page per transform's source_rules.pdf (page 1 unless the \
                              transform says), rasterised at the size of the largest output",
                         ),
-                        MediaKind::Image => None,
+                        MediaKind::Image => m.image_note(),
                     },
                 };
                 (m.mime().to_string(), entry)

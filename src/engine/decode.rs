@@ -4,7 +4,10 @@
 //!
 //! JPEG goes through libjpeg-turbo (see `jpeg/`), whose IDCT can shrink by 1/2, 1/4 or 1/8
 //! while decoding (DCT-domain downscaling: a 12 MP photo for a 256 px thumbnail decodes as
-//! 0.2 MP). TIFF goes through libtiff (`tiff/`); other formats through the `image` crate.
+//! 0.2 MP). TIFF goes through libtiff (`tiff/`), HEIC/HEIF and AVIF through libheif
+//! (`heif/`), JPEG XL through `jxl.rs` (jxl-oxide), SVG through `svg/` (resvg, drawn at
+//! the scale the outputs need), camera RAW through `raw/` (its largest embedded preview,
+//! then the JPEG path). Other formats go through the `image` crate.
 //!
 //! Every decoder runs under a cap derived from the header: the estimate of `estimate.rs`
 //! (what the worker reserved) for the `image` decoders' allocations and libjpeg's working
@@ -24,7 +27,7 @@ use super::color::{to_srgb_deferred, ColorFix, Pixels, Srgb};
 use super::error::{from_image, EngineError};
 use super::frame::Frame;
 use super::planar::{self, Planar};
-use super::{estimate, gif, heif, jpeg, orient, png, tiff, turbo, Limits};
+use super::{estimate, gif, heif, jpeg, jxl, orient, png, raw, svg, tiff, turbo, Limits};
 use crate::media::MediaType;
 
 /// One decode: the pixels as stored, and the colour conversion they still need (RGB only).
@@ -63,6 +66,10 @@ enum Kind {
     Heif(heif::Header),
     /// TIFF, through libtiff (`tiff/`).
     Tiff { header: tiff::Header },
+    /// Decoded upright by jxl-oxide, under an allocation cap of the estimate.
+    Jxl(jxl::Info),
+    /// Drawn by resvg at the decode's scale (which may enlarge).
+    Svg(svg::Info),
     /// Pixels decoded elsewhere (a video frame, a PDF page): `bytes` is upright 8-bit
     /// sRGB, three bytes a pixel, `width × height` of them — maybe fewer than the
     /// source's own size, as if shrunk on load.
@@ -74,6 +81,8 @@ impl<'a> Source<'a> {
     /// exists.
     pub fn open(bytes: &'a [u8], media: MediaType, limits: &Limits) -> Result<Self, EngineError> {
         let (kind, width, height, orientation, estimated_bytes) = match media {
+            m if m.is_camera_raw() => return Self::open_raw_preview(bytes, media, limits),
+            MediaType::Jxl | MediaType::Svg => jxl_svg_header(bytes, media, limits)?,
             MediaType::Jpeg => {
                 let h = jpeg::read_header(bytes, limits)?;
                 check_size(h.width, h.height, limits)?;
@@ -137,6 +146,33 @@ impl<'a> Source<'a> {
         })
     }
 
+    /// A camera RAW file, as its largest embedded preview (`raw/`): a JPEG goes through the
+    /// JPEG path with its limits; the file's orientation applies unless the JPEG has its
+    /// own (one of the two, never both).
+    fn open_raw_preview(
+        bytes: &'a [u8],
+        media: MediaType,
+        limits: &Limits,
+    ) -> Result<Self, EngineError> {
+        let found = raw::largest_preview(bytes, media)?;
+        let mut src = match found.preview {
+            raw::Preview::Jpeg(jpeg) => Source::open(jpeg, MediaType::Jpeg, limits)?,
+            raw::Preview::Rgb {
+                width,
+                height,
+                data,
+            } => {
+                check_size(width, height, limits)?;
+                Source::raw(media, (width, height), (width, height), data)
+            }
+        };
+        if src.orientation <= 1 {
+            src.orientation = found.orientation;
+        }
+        src.media = media;
+        Ok(src)
+    }
+
     /// A still made by `extract`: already upright and sRGB, so nothing is left to do but
     /// copy it into the frame the cascade resizes. `size` is the source's own (display)
     /// size, which outputs are planned against; the still may be smaller.
@@ -153,6 +189,15 @@ impl<'a> Source<'a> {
                 width: still.0,
                 height: still.1,
             },
+        }
+    }
+
+    /// The largest scale [`Self::decode`] takes: 1 (no decoder enlarges), except for SVG,
+    /// which is drawn at whatever size the largest output is (up to the side limit).
+    pub fn max_scale(&self) -> f64 {
+        match &self.kind {
+            Kind::Svg(info) => info.max_scale(),
+            _ => 1.0,
         }
     }
 
@@ -193,6 +238,8 @@ impl<'a> Source<'a> {
                 self.decode_other(input, png.as_ref())?
             }
             Kind::Tiff { header } => tiff::decode(self.bytes, header, self.estimated_bytes)?,
+            Kind::Jxl(info) => jxl::decode(self.bytes, info, self.estimated_bytes)?,
+            Kind::Svg(info) => svg::decode(self.bytes, info, scale)?,
             Kind::Raw { width, height } => {
                 let bitmap = Bitmap {
                     width: *width,
@@ -237,6 +284,30 @@ fn open_tiff(bytes: &[u8], limits: &Limits) -> Result<(Kind, u32, u32, u8, u64),
     let est = h.estimate(bytes.len() as u64) + colour;
     let (w, ht, o) = (h.width, h.height, h.orientation);
     Ok((Kind::Tiff { header: h }, w, ht, o, est))
+}
+
+/// The header look of JPEG XL and SVG: (kind, size, orientation, estimate). Both
+/// decoders hand back upright pixels, so the orientation is 1.
+fn jxl_svg_header(
+    bytes: &[u8],
+    media: MediaType,
+    limits: &Limits,
+) -> Result<(Kind, u32, u32, u8, u64), EngineError> {
+    let (kind, w, h, est) = if media == MediaType::Jxl {
+        let info = jxl::read_header(bytes)?;
+        (
+            Kind::Jxl(info),
+            info.width,
+            info.height,
+            jxl::estimate(&info),
+        )
+    } else {
+        let info = svg::read_header(bytes, limits)?;
+        let est = svg::estimate(&info, bytes.len());
+        (Kind::Svg(info), info.width, info.height, est)
+    };
+    check_size(w, h, limits)?;
+    Ok((kind, w, h, 1, est))
 }
 
 /// A profile's length, refused over the metadata cap.

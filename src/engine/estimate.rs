@@ -22,6 +22,10 @@
 //!
 //! * **HEIC/HEIF, AVIF** (libheif): see `heif::estimate`: libheif cannot be capped, so the
 //!   pixel limit bounds it and the estimate is measured like the others.
+//! * **JPEG XL** (`jxl.rs`): jxl-oxide's f32 planes, three per channel, and our copies;
+//!   enforced by jxl-oxide's allocation tracker. **SVG** (`svg/`): canvas-sized pixmaps at
+//!   the largest canvas it may be drawn at, and usvg's tree. **Camera RAW**: the estimate of
+//!   the embedded preview's own format.
 //!
 //! Where there is an ICC profile, Little CMS's working memory comes on top
 //! ([`COLOUR_MANAGEMENT`]). `tests/engine_memory.rs` measures the peak of real decodes against these figures.

@@ -28,6 +28,9 @@ pub struct Limits {
     pub max_video_seconds: u64,
     /// Most pages a PDF source may have, from its header.
     pub max_pdf_pages: u32,
+    /// Largest SVG source, in bytes, and the most its text may grow to with its internal
+    /// entities expanded (checked before parsing: a "billion laughs" file is refused).
+    pub max_svg_bytes: u64,
 }
 
 /// The smallest metadata cap accepted: EXIF blocks alone reach 64 KiB (one JPEG segment).
@@ -44,6 +47,7 @@ impl Default for Limits {
             max_video_bytes: 1 << 30,
             max_video_seconds: 4 * 3600,
             max_pdf_pages: 5000,
+            max_svg_bytes: 10 << 20,
         }
     }
 }
@@ -59,6 +63,7 @@ impl Limits {
             ("max_video_bytes", self.max_video_bytes == 0),
             ("max_video_seconds", self.max_video_seconds == 0),
             ("max_pdf_pages", self.max_pdf_pages == 0),
+            ("max_svg_bytes", self.max_svg_bytes == 0),
         ];
         if let Some((key, _)) = zero.iter().find(|(_, is_zero)| *is_zero) {
             return Err((key, "must be above zero".into()));

@@ -110,7 +110,7 @@ fn decode_once(
         .zip(plans)
         .map(|(t, p)| encode::chroma_for(&t.output).map(|f| f * p.needed_scale()))
         .try_fold(0.0, |max: f64, c| c.map(|c| max.max(c)));
-    src.decode(scale.min(1.0), planar)
+    src.decode(scale.min(src.max_scale()), planar)
 }
 
 /// How plans (full-resolution upright) map onto the decode (stored-oriented, maybe smaller).
