@@ -115,7 +115,9 @@ pub fn image_crate(media: MediaType, width: u32, height: u32, color: ColorType) 
         // output buffer, which grow to a few hundred KiB whatever the image size.
         MediaType::Png => 2 * (width as u64 * 8 + 1) + FIXED,
         MediaType::Gif => 4 * px,
-        MediaType::Webp => 8 * px,
+        // YUV planes and the RGBA canvas, plus, for a lossy image with alpha, the ALPH
+        // plane, which the lossless decoder expands to one ARGB word a pixel first.
+        MediaType::Webp => 12 * px,
         MediaType::Tiff => decoded / 8 + FIXED,
         MediaType::Jpeg => 0,
         // Not decoded here: their pixels arrive from `extract` (`render_still`).
