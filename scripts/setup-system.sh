@@ -18,8 +18,8 @@
 # Used by scripts/serve.sh, scripts/test.sh (hence .ci/run) and deploy/Dockerfile.
 set -euo pipefail
 
-BUILD_PACKAGES=(build-essential pkg-config cmake nasm)
-RUNTIME_PACKAGES=(ca-certificates ffmpeg poppler-utils)
+BUILD_PACKAGES=(build-essential pkg-config cmake nasm libheif-dev)
+RUNTIME_PACKAGES=(ca-certificates ffmpeg poppler-utils libheif1)
 TEST_PACKAGES=(curl python3 python3-venv strace)
 
 groups=()

@@ -6,9 +6,11 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::output::{validate_output, OutputFile};
+pub use super::output::{OutputSpec, DEFAULT_AVIF_SPEED, MAX_AVIF_SPEED};
 use super::rule::{At, Rule};
 use crate::keys::is_valid_transform_name;
-use crate::media::{MediaKind, MediaRange, MediaType, OutputFormat};
+use crate::media::{MediaKind, MediaRange, MediaType};
 
 /// Bumped whenever the engine changes the pixels or bytes it makes for an unchanged
 /// transform file, so the digest of every transform changes and `audit` sees stale objects.
@@ -85,14 +87,6 @@ struct PdfSourceFile {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct OutputFile {
-    format: OutputFormat,
-    quality: Option<u8>,
-    background: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct ResizeFile {
     mode: ResizeMode,
     width: Option<u32>,
@@ -135,15 +129,6 @@ impl SourceRules {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct OutputSpec {
-    pub format: OutputFormat,
-    /// 1..=100 for JPEG and WebP; `None` for PNG (lossless).
-    pub quality: Option<u8>,
-    /// Colour that transparent pixels are flattened onto when the format has no alpha.
-    pub background: [u8; 3],
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ResizeSpec {
     pub mode: ResizeMode,
     pub width: Option<u32>,
@@ -160,7 +145,7 @@ pub struct SpecError {
     pub message: String,
 }
 
-fn bad(key: &str, message: impl Into<String>) -> SpecError {
+pub(super) fn bad(key: &str, message: impl Into<String>) -> SpecError {
     SpecError {
         key: key.to_string(),
         message: message.into(),
@@ -269,35 +254,6 @@ fn validate_source(s: SourceFile, accepts: &[MediaRange]) -> Result<SourceRules,
     Ok(SourceRules { video, pdf })
 }
 
-fn validate_output(o: OutputFile) -> Result<OutputSpec, SpecError> {
-    let quality = match (o.format.is_lossy(), o.quality) {
-        (true, Some(q)) if (1..=100).contains(&q) => Some(q),
-        (true, Some(q)) => return Err(bad("output.quality", format!("{q} is not in 1..=100"))),
-        (true, None) => Some(o.format.default_quality()),
-        (false, Some(_)) => {
-            return Err(bad(
-                "output.quality",
-                format!("{} is lossless; quality does not apply", o.format.name()),
-            ))
-        }
-        (false, None) => None,
-    };
-    let background = match o.background.as_deref() {
-        None => [255, 255, 255],
-        Some(s) => parse_hex_colour(s).ok_or_else(|| {
-            bad(
-                "output.background",
-                format!("{s:?} is not a #rrggbb colour"),
-            )
-        })?,
-    };
-    Ok(OutputSpec {
-        format: o.format,
-        quality,
-        background,
-    })
-}
-
 fn validate_resize(r: ResizeFile, max_side: u32) -> Result<ResizeSpec, SpecError> {
     for (key, v) in [("resize.width", r.width), ("resize.height", r.height)] {
         match v {
@@ -335,15 +291,6 @@ fn validate_resize(r: ResizeFile, max_side: u32) -> Result<ResizeSpec, SpecError
     })
 }
 
-fn parse_hex_colour(s: &str) -> Option<[u8; 3]> {
-    let h = s.strip_prefix('#')?;
-    if h.len() != 6 || !h.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return None;
-    }
-    let v = u32::from_str_radix(h, 16).ok()?;
-    Some([(v >> 16) as u8, (v >> 8) as u8, v as u8])
-}
-
 /// Turns a toml/serde error into (key, message), naming the offending key when toml knows it.
 fn toml_error(e: &toml::de::Error, text: &str) -> SpecError {
     let msg = e.message().to_string();
@@ -368,6 +315,7 @@ fn toml_error(e: &toml::de::Error, text: &str) -> SpecError {
                 .and_then(|r| r.split('`').next())
                 .map(str::to_string)
         })
+        .or_else(|| e.span().and_then(|span| key_at(text, span.start)))
         .map(qualify)
         .unwrap_or_else(|| match (e.span(), &section) {
             (_, Some(s)) => s.clone(),
@@ -375,4 +323,17 @@ fn toml_error(e: &toml::de::Error, text: &str) -> SpecError {
             (None, None) => "file".to_string(),
         });
     bad(&key, msg)
+}
+
+/// The key of the `key = value` line a bad value at byte `at` sits on, if it is one.
+fn key_at(text: &str, at: usize) -> Option<String> {
+    let line_start = text[..at.min(text.len())].rfind('\n').map_or(0, |i| i + 1);
+    let line = text[line_start..].lines().next()?;
+    let (key, _) = line.split_once('=')?;
+    let key = key.trim();
+    let simple = !key.is_empty()
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    simple.then(|| key.to_string())
 }

@@ -24,6 +24,7 @@
 //! The stages are `render.rs`; a deadline is checked between every two. A panic inside a decoder is caught and reported as
 //! [`EngineError::Internal`] so one hostile file cannot take a worker down.
 
+mod avif_out;
 mod bitmap;
 mod cascade;
 mod color;

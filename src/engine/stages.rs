@@ -106,3 +106,6 @@ pub fn decode_source(bytes: &[u8], scale: f64, planes: bool) -> Result<(u32, u32
         .map_err(|e| e.to_string())?;
     Ok(decoded.frame.size())
 }
+
+/// An AVIF decoded back to RGB(A) by libheif, for the tests of the AVIF output.
+pub use super::avif_out::verify::{decode as decode_avif, Decoded as DecodedAvif};
