@@ -6,7 +6,8 @@
 //! lane '{"files": [...], "outputs": [...], "reps": 5, "warmup": 1}'   # peer protocol:
 //!      loads inputs, warms up, prints READY, waits for a stdin line, runs the timed
 //!      passes, prints one JSON line {library, version, reps: [[t0, t1], ...], ...}
-//! lane --save DIR W2 [FILE...]   # writes every output (quality comparison)
+//! lane --save DIR W2 [FILE...]   # writes every output (quality comparison); W2 may be
+//!                                 # a JSON list of outputs instead
 //! lane --once FILE W2            # one job, for peak-RSS measurement (/usr/bin/time -v)
 //! cargo bench --bench lane       # quick W1/W2 images/s on the corpus, no handshake
 //! ```
@@ -88,7 +89,12 @@ fn protocol(cfg: Config) {
 fn save(dir: &Path, workload: &str, files: &[String]) {
     std::fs::create_dir_all(dir).unwrap();
     let engine = Engine::default();
-    let outputs = common::workload(workload);
+    // A workload name, or the outputs themselves as JSON (`benches/avif_compare.py`).
+    let outputs: Vec<common::Output> = if workload.starts_with('[') {
+        serde_json::from_str(workload).expect("outputs JSON")
+    } else {
+        common::workload(workload)
+    };
     let t = common::transforms(&outputs);
     let inputs: Vec<(std::path::PathBuf, Vec<u8>)> = if files.is_empty() {
         common::photos()
