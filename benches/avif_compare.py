@@ -168,7 +168,8 @@ def lane_times(cmd, cfg, env=None):
         if p.poll() is None:
             p.kill()
     r = json.loads(out.strip().splitlines()[-1])
-    return statistics.median(t1 - t0 for t0, t1 in r["reps"]), r.get("version", "")
+    wall = statistics.median(t1 - t0 for t0, t1 in r["reps"])
+    return wall, statistics.median(r["cpu_seconds"]), r.get("version", "")
 
 
 def speed_rounds(args, qualities, chroma):
@@ -180,13 +181,15 @@ def speed_rounds(args, qualities, chroma):
     rounds = []
     for n in range(1, args.rounds + 1):
         load0 = os.getloadavg()[0]
-        d, _ = lane_times(pinned(args) + [args.lane], d_cfg)
-        s, version = lane_times(pinned(args) + ["node", os.path.join(HERE, "avif_sharp.js")],
-                                s_cfg, env=node_env(args))
+        d, dc, _ = lane_times(pinned(args) + [args.lane], d_cfg)
+        s, sc, version = lane_times(
+            pinned(args) + ["node", os.path.join(HERE, "avif_sharp.js")], s_cfg,
+            env=node_env(args))
         load1 = os.getloadavg()[0]
-        rounds.append({"derivd_s": d, "sharp_s": s, "load": [load0, load1], "sharp": version})
-        log("round %d: derivd %.2f s, sharp %.2f s per pass (%d photos); load %.2f -> %.2f"
-            % (n, d, s, len(files), load0, load1))
+        rounds.append({"derivd_s": d, "sharp_s": s, "derivd_cpu_s": dc, "sharp_cpu_s": sc,
+                       "load": [load0, load1], "sharp": version})
+        log("round %d: derivd %.2f s (CPU %.2f s), sharp %.2f s (CPU %.2f s) per pass "
+            "(%d photos); load %.2f -> %.2f" % (n, d, dc, s, sc, len(files), load0, load1))
     return rounds
 
 
@@ -223,14 +226,16 @@ def report(results, args):
         rs = v["rounds"]
         if not rs:
             continue
+        med = lambda k: statistics.median(r[k] for r in rs)
         ratio = statistics.median(r["sharp_s"] / r["derivd_s"] for r in rs)
+        cpu_ratio = statistics.median(r["sharp_cpu_s"] / r["derivd_cpu_s"] for r in rs)
         loads = "%.2f..%.2f" % (min(r["load"][0] for r in rs), max(r["load"][1] for r in rs))
-        print("\nsharp %s: derivd %.2f s, sharp %.2f s per pass over %d photos (both outputs; "
-              "medians of %d rounds); derivd speed / sharp speed = **%.2f×** (median of per-round "
-              "ratios; > 1 is faster); load %s; %s" % (
-                  v["chroma"], statistics.median(r["derivd_s"] for r in rs),
-                  statistics.median(r["sharp_s"] for r in rs), len(photos()), len(rs), ratio,
-                  loads, rs[0]["sharp"]))
+        print("\nsharp %s, per pass over %d photos (both outputs; medians of %d rounds): derivd "
+              "%.2f s wall / %.2f s CPU, sharp %.2f s wall / %.2f s CPU; sharp time / derivd "
+              "time = **%.2f× wall, %.2f× CPU** (medians of per-round ratios; > 1: derivd is "
+              "faster); load %s; %s" % (
+                  v["chroma"], len(photos()), len(rs), med("derivd_s"), med("derivd_cpu_s"),
+                  med("sharp_s"), med("sharp_cpu_s"), ratio, cpu_ratio, loads, rs[0]["sharp"]))
 
 
 def main():

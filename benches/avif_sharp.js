@@ -52,16 +52,20 @@ async function main() {
   rl.close();
   const now = () => Number(process.hrtime.bigint()) / 1e9;
   const reps = [];
+  const cpu = []; // user + system CPU of the process (every thread), per pass
   for (let r = 0; r < cfg.reps; r++) {
-    const t0 = now();
+    const [t0, c0] = [now(), process.cpuUsage()];
     await pass(inputs);
     reps.push([t0, now()]);
+    const c = process.cpuUsage(c0);
+    cpu.push((c.user + c.system) / 1e6);
   }
   const v = sharp.versions;
   process.stdout.write(JSON.stringify({
     library: 'sharp',
     version: `sharp ${v.sharp}, libvips ${v.vips}, libheif ${v.heif || '?'}, aom ${v.aom || '?'}`,
     reps,
+    cpu_seconds: cpu,
     bytes_out_per_pass: bytesOut,
   }) + '\n');
 }
