@@ -113,7 +113,7 @@ SSIM = r'''
 import json, os, sys
 import numpy as np
 from PIL import Image, ImageOps
-files, dirs = json.loads(sys.argv[1])
+files, sets = json.loads(sys.argv[1])   # [[variant, size, dir], ...]
 
 def gauss(x, k):
     x = np.apply_along_axis(lambda r: np.convolve(r, k, mode="valid"), 1, x)
@@ -134,20 +134,19 @@ for f in files:
     stem = os.path.splitext(os.path.basename(f))[0]
     full = ImageOps.exif_transpose(Image.open(f)).convert("RGB")
     refs = {}
-    for size in (1024, 512):
-        for variant, d in dirs.items():
-            path = os.path.join(d, "%s.avif%d.avif" % (stem, size))
-            im = Image.open(path).convert("RGB")
-            if im.size not in refs:
-                refs[im.size] = full.resize(im.size, Image.Resampling.LANCZOS)
-            rows.append({"file": stem, "size": size, "variant": variant, "dims": list(im.size),
-                         "bytes": os.path.getsize(path), "ssim": ssim(im, refs[im.size])})
+    for variant, size, d in sets:
+        path = os.path.join(d, "%s.avif%d.avif" % (stem, size))
+        im = Image.open(path).convert("RGB")
+        if im.size not in refs:
+            refs[im.size] = full.resize(im.size, Image.Resampling.LANCZOS)
+        rows.append({"file": stem, "size": size, "variant": variant, "dims": list(im.size),
+                     "bytes": os.path.getsize(path), "ssim": ssim(im, refs[im.size])})
 print(json.dumps(rows))
 '''
 
 
-def ssim_rows(args, dirs):
-    r = subprocess.run([args.pillow_python, "-c", SSIM, json.dumps([photos(), dirs])],
+def ssim_rows(args, sets):
+    r = subprocess.run([args.pillow_python, "-c", SSIM, json.dumps([photos(), sets])],
                        check=True, capture_output=True, text=True)
     return json.loads(r.stdout)
 
@@ -198,8 +197,8 @@ def variant(args, work, chroma):
     save_sharp(args, sharp_dir, sharp_outputs(args, chroma))
     target = totals(sharp_dir)
     best, tried = calibrate(args, os.path.join(work, "cal-" + chroma.replace(":", "")), target)
-    rows = ssim_rows(args, {"sharp": sharp_dir,
-                            **{"derivd%d" % s: best[s][2] for s in SIZES}})
+    rows = ssim_rows(args, [["sharp", s, sharp_dir] for s in SIZES]
+                     + [["derivd%d" % s, s, best[s][2]] for s in SIZES])
     table = []
     for s in SIZES:
         pick = lambda v: [r for r in rows if r["size"] == s and r["variant"] == v]

@@ -72,7 +72,7 @@ fn failure(out: &OutputSpec) -> impl Fn(String) -> EngineError + '_ {
     }
 }
 
-/// Encodes YCbCr planes (the YCbCr path: JPEG and WebP only).
+/// Encodes YCbCr planes (the YCbCr path: JPEG, WebP and AVIF only).
 pub fn encode_planes(planes: &Planes, out: &OutputSpec) -> Result<Vec<u8>, EngineError> {
     let fail = failure(out);
     match out.format {

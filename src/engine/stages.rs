@@ -89,7 +89,7 @@ pub fn resize_planes(src: &PlanarImage, out_w: u32, out_h: u32) -> PlanarImage {
     )
 }
 
-/// Encodes 4:2:0 planes as JPEG or WebP for `spec`.
+/// Encodes 4:2:0 planes as JPEG, WebP or AVIF for `spec`.
 pub fn encode_planes(src: &PlanarImage, spec: &OutputSpec) -> Vec<u8> {
     encode::encode_planes(&src.0, spec).expect("encode")
 }
