@@ -228,7 +228,7 @@ def report(results, args):
         med = lambda k: statistics.median(r[k] for r in rs)
         ratio = statistics.median(r["sharp_s"] / r["derivd_s"] for r in rs)
         cpu_ratio = statistics.median(r["sharp_cpu_s"] / r["derivd_cpu_s"] for r in rs)
-        loads = "%.2f..%.2f" % (min(r["load"][0] for r in rs), max(r["load"][1] for r in rs))
+        loads = "%.2f..%.2f" % (min(min(r["load"]) for r in rs), max(max(r["load"]) for r in rs))
         print("\nsharp %s, per pass over %d photos (both outputs; medians of %d rounds): derivd "
               "%.2f s wall / %.2f s CPU, sharp %.2f s wall / %.2f s CPU; sharp time / derivd "
               "time = **%.2f× wall, %.2f× CPU** (medians of per-round ratios; > 1: derivd is "
