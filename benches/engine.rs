@@ -32,6 +32,7 @@ fn spec(format: OutputFormat, quality: Option<u8>) -> OutputSpec {
     OutputSpec {
         format,
         quality,
+        speed: None,
         background: [255, 255, 255],
     }
 }

@@ -6,7 +6,8 @@
 //! lane '{"files": [...], "outputs": [...], "reps": 5, "warmup": 1}'   # peer protocol:
 //!      loads inputs, warms up, prints READY, waits for a stdin line, runs the timed
 //!      passes, prints one JSON line {library, version, reps: [[t0, t1], ...], ...}
-//! lane --save DIR W2 [FILE...]   # writes every output (quality comparison)
+//! lane --save DIR W2 [FILE...]   # writes every output (quality comparison); W2 may be
+//!                                 # a JSON list of outputs instead
 //! lane --once FILE W2            # one job, for peak-RSS measurement (/usr/bin/time -v)
 //! cargo bench --bench lane       # quick W1/W2 images/s on the corpus, no handshake
 //! ```
@@ -70,25 +71,48 @@ fn protocol(cfg: Config) {
     println!("READY");
     let mut line = String::new();
     std::io::stdin().lock().read_line(&mut line).unwrap();
-    let mut reps = Vec::new();
+    let (mut reps, mut cpu) = (Vec::new(), Vec::new());
     for _ in 0..cfg.reps {
-        let t0 = now();
+        let (t0, c0) = (now(), cpu_seconds());
         pass(&engine, &inputs, &t);
         reps.push([t0, now()]);
+        cpu.push(cpu_seconds() - c0);
     }
     let report = serde_json::json!({
         "library": "derivd engine",
         "version": env!("CARGO_PKG_VERSION"),
         "reps": reps,
+        "cpu_seconds": cpu,
         "bytes_out_per_pass": bytes_out,
     });
     println!("{report}");
 }
 
+/// CPU time (user + system, all threads) of this process so far, from `/proc/self/stat`
+/// (clock ticks, 100 per second on Linux): on a shared machine it is the work done, where
+/// wall time also counts the waits for the core.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the `(comm)`, which may itself hold spaces: utime and stime are 14 and 15.
+    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let f: Vec<f64> = after
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .map(|v| v.parse().unwrap_or(0.0))
+        .collect();
+    f.iter().sum::<f64>() / 100.0
+}
+
 fn save(dir: &Path, workload: &str, files: &[String]) {
     std::fs::create_dir_all(dir).unwrap();
     let engine = Engine::default();
-    let outputs = common::workload(workload);
+    // A workload name, or the outputs themselves as JSON (`benches/avif_compare.py`).
+    let outputs: Vec<common::Output> = if workload.starts_with('[') {
+        serde_json::from_str(workload).expect("outputs JSON")
+    } else {
+        common::workload(workload)
+    };
     let t = common::transforms(&outputs);
     let inputs: Vec<(std::path::PathBuf, Vec<u8>)> = if files.is_empty() {
         common::photos()

@@ -273,6 +273,8 @@ pub enum OutputFormat {
     Jpeg,
     Png,
     Webp,
+    /// AV1 in HEIF (8-bit 4:2:0), through libheif: `engine/avif_out`.
+    Avif,
 }
 
 impl OutputFormat {
@@ -281,6 +283,7 @@ impl OutputFormat {
             OutputFormat::Jpeg => "jpeg",
             OutputFormat::Png => "png",
             OutputFormat::Webp => "webp",
+            OutputFormat::Avif => "avif",
         }
     }
     pub fn mime(self) -> &'static str {
@@ -288,6 +291,7 @@ impl OutputFormat {
             OutputFormat::Jpeg => "image/jpeg",
             OutputFormat::Png => "image/png",
             OutputFormat::Webp => "image/webp",
+            OutputFormat::Avif => "image/avif",
         }
     }
     pub fn extension(self) -> &'static str {
@@ -295,6 +299,7 @@ impl OutputFormat {
             OutputFormat::Jpeg => "jpg",
             OutputFormat::Png => "png",
             OutputFormat::Webp => "webp",
+            OutputFormat::Avif => "avif",
         }
     }
     pub fn is_lossy(self) -> bool {
@@ -307,6 +312,7 @@ impl OutputFormat {
         match self {
             OutputFormat::Jpeg => 82,
             OutputFormat::Webp => 80,
+            OutputFormat::Avif => 50,
             OutputFormat::Png => 100,
         }
     }

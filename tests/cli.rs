@@ -111,6 +111,7 @@ fn catalogue_json_matches_the_transforms_folder() {
             "poster-640",
             "poster-best-320",
             "preview-512",
+            "preview-512-avif",
             "thumb-128",
             "thumb-256",
             "web-1024",

@@ -19,6 +19,9 @@ pub struct Output {
     pub fit: String,
     pub format: String,
     pub quality: u8,
+    /// AVIF only: libaom's speed (`[output] speed`); the transform's default when absent.
+    #[serde(default)]
+    pub speed: Option<u8>,
 }
 
 fn out(name: &str, size: u32, fit: &str, format: &str, quality: u8) -> Output {
@@ -28,6 +31,7 @@ fn out(name: &str, size: u32, fit: &str, format: &str, quality: u8) -> Output {
         fit: fit.into(),
         format: format.into(),
         quality,
+        speed: None,
     }
 }
 
@@ -52,9 +56,13 @@ pub fn transforms(outputs: &[Output]) -> Vec<Arc<Transform>> {
         .iter()
         .map(|o| {
             let mode = if o.fit == "cover" { "fill" } else { "fit" };
+            let speed = o
+                .speed
+                .map(|v| format!("speed = {v}\n"))
+                .unwrap_or_default();
             let toml = format!(
                 "description = \"{name}\"\naccepts = [\"image/*\"]\n[output]\n\
-                 format = \"{fmt}\"\nquality = {q}\n[resize]\nmode = \"{mode}\"\n\
+                 format = \"{fmt}\"\nquality = {q}\n{speed}[resize]\nmode = \"{mode}\"\n\
                  width = {s}\nheight = {s}\n",
                 name = o.name,
                 fmt = o.format,

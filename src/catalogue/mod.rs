@@ -4,6 +4,7 @@
 //! start-up with an error naming the file and the key. The public view of the catalogue
 //! (which transforms apply to which media type, where their outputs live) is [`view`].
 
+mod output;
 pub mod rule;
 pub mod spec;
 mod variants;
@@ -44,6 +45,10 @@ const BUILT_IN: &[(&str, &str)] = &[
     (
         "preview-512",
         include_str!("../../transforms/preview-512.toml"),
+    ),
+    (
+        "preview-512-avif",
+        include_str!("../../transforms/preview-512-avif.toml"),
     ),
     ("thumb-128", include_str!("../../transforms/thumb-128.toml")),
     ("thumb-256", include_str!("../../transforms/thumb-256.toml")),

@@ -6,10 +6,12 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::output::{validate_output, OutputFile};
+pub use super::output::{OutputSpec, DEFAULT_AVIF_SPEED, MAX_AVIF_SPEED};
 use super::rule::{At, Rule};
 use super::variants::{self, VariantFile};
 use crate::keys::is_valid_transform_name;
-use crate::media::{MediaKind, MediaRange, MediaType, OutputFormat};
+use crate::media::{MediaKind, MediaRange, MediaType};
 
 /// Bumped whenever the engine changes the pixels or bytes it makes for an unchanged
 /// transform file, so the digest of every transform changes and `audit` sees stale objects.
@@ -101,14 +103,6 @@ struct PdfSourceFile {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct OutputFile {
-    format: OutputFormat,
-    quality: Option<u8>,
-    background: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct ResizeFile {
     mode: ResizeMode,
     width: Option<u32>,
@@ -155,15 +149,6 @@ impl SourceRules {
     fn is_default(&self) -> bool {
         self.video.is_none() && self.pdf.is_none()
     }
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct OutputSpec {
-    pub format: OutputFormat,
-    /// 1..=100 for JPEG and WebP; `None` for PNG (lossless).
-    pub quality: Option<u8>,
-    /// Colour that transparent pixels are flattened onto when the format has no alpha.
-    pub background: [u8; 3],
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -298,43 +283,6 @@ fn validate_source(s: SourceFile, accepts: &[MediaRange]) -> Result<SourceRules,
     Ok(SourceRules { video, pdf })
 }
 
-fn validate_output(o: OutputFile) -> Result<OutputSpec, SpecError> {
-    let quality = validate_quality(o.format, o.quality, "output.quality")?;
-    let background = match o.background.as_deref() {
-        None => [255, 255, 255],
-        Some(s) => parse_hex_colour(s).ok_or_else(|| {
-            bad(
-                "output.background",
-                format!("{s:?} is not a #rrggbb colour"),
-            )
-        })?,
-    };
-    Ok(OutputSpec {
-        format: o.format,
-        quality,
-        background,
-    })
-}
-
-/// `quality` of a `format` output: 1..=100 (default per format) for the lossy ones, none
-/// for PNG; `key` names it in errors.
-pub(super) fn validate_quality(
-    format: OutputFormat,
-    quality: Option<u8>,
-    key: &str,
-) -> Result<Option<u8>, SpecError> {
-    match (format.is_lossy(), quality) {
-        (true, Some(q)) if (1..=100).contains(&q) => Ok(Some(q)),
-        (true, Some(q)) => Err(bad(key, format!("{q} is not in 1..=100"))),
-        (true, None) => Ok(Some(format.default_quality())),
-        (false, Some(_)) => Err(bad(
-            key,
-            format!("{} is lossless; quality does not apply", format.name()),
-        )),
-        (false, None) => Ok(None),
-    }
-}
-
 fn validate_resize(r: ResizeFile, max_side: u32) -> Result<ResizeSpec, SpecError> {
     for (key, v) in [("resize.width", r.width), ("resize.height", r.height)] {
         match v {
@@ -372,15 +320,6 @@ fn validate_resize(r: ResizeFile, max_side: u32) -> Result<ResizeSpec, SpecError
     })
 }
 
-fn parse_hex_colour(s: &str) -> Option<[u8; 3]> {
-    let h = s.strip_prefix('#')?;
-    if h.len() != 6 || !h.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return None;
-    }
-    let v = u32::from_str_radix(h, 16).ok()?;
-    Some([(v >> 16) as u8, (v >> 8) as u8, v as u8])
-}
-
 /// Turns a toml/serde error into (key, message), naming the offending key when toml knows it.
 fn toml_error(e: &toml::de::Error, text: &str) -> SpecError {
     let msg = e.message().to_string();
@@ -405,6 +344,7 @@ fn toml_error(e: &toml::de::Error, text: &str) -> SpecError {
                 .and_then(|r| r.split('`').next())
                 .map(str::to_string)
         })
+        .or_else(|| e.span().and_then(|span| key_at(text, span.start)))
         .map(qualify)
         .unwrap_or_else(|| match (e.span(), &section) {
             (_, Some(s)) => s.clone(),
@@ -412,4 +352,17 @@ fn toml_error(e: &toml::de::Error, text: &str) -> SpecError {
             (None, None) => "file".to_string(),
         });
     bad(&key, msg)
+}
+
+/// The key of the `key = value` line a bad value at byte `at` sits on, if it is one.
+fn key_at(text: &str, at: usize) -> Option<String> {
+    let line_start = text[..at.min(text.len())].rfind('\n').map_or(0, |i| i + 1);
+    let line = text[line_start..].lines().next()?;
+    let (key, _) = line.split_once('=')?;
+    let key = key.trim();
+    let simple = !key.is_empty()
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    simple.then(|| key.to_string())
 }

@@ -42,6 +42,7 @@ fn shipped_catalogue_loads_and_matches_built_in() {
             "poster-640",
             "poster-best-320",
             "preview-512",
+            "preview-512-avif",
             "thumb-128",
             "thumb-256",
             "web-1024",
@@ -134,7 +135,7 @@ fn view_lists_types_and_templates() {
     let cat = Catalogue::built_in(8192).unwrap();
     let view = view::CatalogueView::new(&cat, &crate::keys::KeyLayout::default());
     let jpeg = &view.media_types["image/jpeg"];
-    assert_eq!(jpeg.transforms.len(), 6);
+    assert_eq!(jpeg.transforms.len(), 7);
     assert!(view.media_types["image/gif"].animation.is_some());
     // HEIC/HEIF and AVIF sources (engine/heif): listed; an animated AVIF gives frame 1.
     assert_eq!(view.media_types["image/heic"].transforms.len(), 6);
@@ -144,6 +145,13 @@ fn view_lists_types_and_templates() {
     let t = &view.transforms["preview-512"];
     assert_eq!(t.output_media_type, "image/webp");
     assert_eq!(t.key_template, "derived/{source_key}/preview-512.webp");
+    let avif = &view.transforms["preview-512-avif"];
+    assert_eq!(avif.output_media_type, "image/avif");
+    assert_eq!(
+        avif.key_template,
+        "derived/{source_key}/preview-512-avif.avif"
+    );
+    assert!(jpeg.transforms.iter().any(|t| t == "preview-512-avif"));
     assert!(view.for_media_type("image/bmp").is_none());
     assert!(view.to_text().contains("thumb-256"));
 }
@@ -186,4 +194,45 @@ fn frame_and_page_rules_are_validated_and_digested_only_when_set() {
     assert_eq!(best.rule(m).map(|r| r.key()), Some("at=best".to_string()));
     assert_eq!(plain.rule(m).map(|r| r.key()), Some("at=1s".to_string()));
     assert_eq!(image.rule(crate::media::MediaType::Jpeg), None);
+}
+
+#[test]
+fn avif_quality_and_speed_are_validated_naming_the_key() {
+    use crate::media::OutputFormat;
+    let avif = OK.replace("\"jpeg\"", "\"avif\"");
+    let t = Transform::parse("t", &avif, 8192).unwrap();
+    assert_eq!(t.output.format, OutputFormat::Avif);
+    assert_eq!((t.output.quality, t.output.speed), (Some(80), Some(5)));
+    let no_quality = avif.replace("quality = 80", "");
+    let t = Transform::parse("t", &no_quality, 8192).unwrap();
+    assert_eq!(t.output.quality, Some(50), "sharp's default AVIF quality");
+    let fast = avif.replace("quality = 80", "quality = 80\nspeed = 9");
+    let t9 = Transform::parse("t", &fast, 8192).unwrap();
+    assert_eq!(t9.output.speed, Some(9));
+    assert_ne!(t9.digest, t.digest, "speed is part of the digest");
+    for (text, key) in [
+        (
+            avif.replace("quality = 80", "quality = 101"),
+            "output.quality",
+        ),
+        (
+            avif.replace("quality = 80", "quality = 0"),
+            "output.quality",
+        ),
+        (avif.replace("quality = 80", "speed = 10"), "output.speed"),
+        (avif.replace("quality = 80", "speed = -1"), "output.speed"),
+        (
+            avif.replace("quality = 80", "speed = \"fast\""),
+            "output.speed",
+        ),
+        (OK.replace("quality = 80", "speed = 5"), "output.speed"),
+    ] {
+        let err = Transform::parse("t", &text, 8192).unwrap_err();
+        assert_eq!(err.key, key, "{text}: {err}");
+    }
+    // A JPEG transform's digest does not change because `speed` exists.
+    let jpeg = Transform::parse("t", OK, 8192).unwrap();
+    assert!(!serde_json::to_string(&jpeg.output)
+        .unwrap()
+        .contains("speed"));
 }

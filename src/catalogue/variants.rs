@@ -8,8 +8,8 @@
 //! quality = 80
 //! ```
 //!
-//! An entry is a format name (its default quality, `[output]`'s settings for `[output]`'s
-//! format) or a table `{ format = "webp", quality = 70 }`. Each variant is a transform of
+//! An entry is a format name (its defaults; `[output]`'s settings for `[output]`'s format)
+//! or a table `{ format = "avif", quality = 50, speed = 6 }`. Each variant is a transform of
 //! its own for everything downstream: same name, its own output, its own digest (the
 //! transform's and the format's), so its object lives under the usual deterministic key
 //! (`…/thumb-256.avif`, `.webp`, `.jpg`) and its manifest entry is `name.ext`.
@@ -19,7 +19,8 @@ use std::sync::Arc;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use super::spec::{bad, validate_quality, OutputSpec, SpecError, Transform};
+use super::output::{validate_quality, validate_speed};
+use super::spec::{bad, OutputSpec, SpecError, Transform};
 use crate::media::OutputFormat;
 
 #[derive(Debug, Deserialize)]
@@ -34,6 +35,7 @@ pub(super) enum VariantFile {
 pub(super) struct VariantTable {
     format: OutputFormat,
     quality: Option<u8>,
+    speed: Option<u8>,
 }
 
 /// The variants' outputs in order; empty when the file lists none.
@@ -49,9 +51,9 @@ pub(super) fn validate(
     }
     let mut out: Vec<OutputSpec> = Vec::with_capacity(list.len());
     for (i, v) in list.into_iter().enumerate() {
-        let (format, quality) = match v {
-            VariantFile::Format(f) => (f, None),
-            VariantFile::Table(t) => (t.format, t.quality),
+        let (format, quality, speed) = match v {
+            VariantFile::Format(f) => (f, None, None),
+            VariantFile::Table(t) => (t.format, t.quality, t.speed),
         };
         if out.iter().any(|o| o.format == format) {
             return Err(bad(
@@ -59,11 +61,13 @@ pub(super) fn validate(
                 format!("{} is listed twice", format.name()),
             ));
         }
-        let spec = match (format == output.format, quality) {
-            (true, None) => output.clone(),
+        let key = |k: &str| format!("variants[{i}].{k}");
+        let spec = match (format == output.format, quality, speed) {
+            (true, None, None) => output.clone(),
             _ => OutputSpec {
                 format,
-                quality: validate_quality(format, quality, &format!("variants[{i}].quality"))?,
+                quality: validate_quality(format, quality, &key("quality"))?,
+                speed: validate_speed(format, speed, &key("speed"))?,
                 background: output.background,
             },
         };

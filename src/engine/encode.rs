@@ -1,11 +1,13 @@
 //! Encoders: JPEG (libjpeg-turbo, see `turbo.rs`: ~4 ms/MP against `jpeg-encoder`'s ~14),
-//! WebP (libwebp, lossy, see [`WEBP_METHOD`]), PNG (`image`'s encoder).
+//! WebP (libwebp, lossy, see [`WEBP_METHOD`]), PNG (`image`'s encoder), AVIF (libheif with
+//! libaom, `avif_out`).
 //!
 //! Outputs carry no metadata at all: no EXIF, XMP, IPTC or ICC (pixels are sRGB already).
 
 use image::codecs::png::{CompressionType, FilterType, PngEncoder};
 use image::{ExtendedColorType, ImageEncoder};
 
+use super::avif_out::{self, AvifError};
 use super::bitmap::Bitmap;
 use super::error::EngineError;
 use super::planar::Planes;
@@ -31,13 +33,36 @@ pub fn chroma_for(spec: &OutputSpec) -> Option<f64> {
         OutputFormat::Jpeg if turbo::subsamp_for(jpeg_quality(spec)) == turbo::SAMP_444 => {
             Some(1.0)
         }
-        OutputFormat::Jpeg | OutputFormat::Webp => Some(0.5),
+        OutputFormat::Jpeg | OutputFormat::Webp | OutputFormat::Avif => Some(0.5),
         OutputFormat::Png => None,
     }
 }
 
 fn webp_quality(out: &OutputSpec) -> f32 {
     out.quality.unwrap_or(80) as f32
+}
+
+/// One encoder thread per AVIF: jobs already run in parallel, one per core.
+const AVIF_THREADS: u8 = 1;
+
+fn avif_params(out: &OutputSpec) -> avif_out::Params {
+    avif_out::Params {
+        quality: out.quality.unwrap_or(avif_out::DEFAULT_QUALITY),
+        speed: out.speed.unwrap_or(avif_out::DEFAULT_SPEED),
+        threads: AVIF_THREADS,
+    }
+}
+
+/// libheif's failures as engine errors: memory is worth another attempt, anything else is
+/// derivd asking for something wrong (a bug).
+fn avif_failure(e: AvifError) -> EngineError {
+    match e {
+        AvifError::OutOfMemory { .. } => EngineError::OutOfMemory(format!("avif: {e}")),
+        e => EngineError::Encode {
+            format: "avif".into(),
+            message: e.to_string(),
+        },
+    }
 }
 
 fn failure(out: &OutputSpec) -> impl Fn(String) -> EngineError + '_ {
@@ -47,13 +72,16 @@ fn failure(out: &OutputSpec) -> impl Fn(String) -> EngineError + '_ {
     }
 }
 
-/// Encodes YCbCr planes (the YCbCr path: JPEG and WebP only).
+/// Encodes YCbCr planes (the YCbCr path: JPEG, WebP and AVIF only).
 pub fn encode_planes(planes: &Planes, out: &OutputSpec) -> Result<Vec<u8>, EngineError> {
     let fail = failure(out);
     match out.format {
         OutputFormat::Jpeg => planes.encode_jpeg(jpeg_quality(out)).map_err(fail),
         OutputFormat::Webp => {
             super::webp_yuv::encode(planes, webp_quality(out), WEBP_METHOD).map_err(fail)
+        }
+        OutputFormat::Avif => {
+            avif_out::encode_planes(planes, avif_params(out)).map_err(avif_failure)
         }
         OutputFormat::Png => Err(fail("PNG is not written from YCbCr planes".into())),
     }
@@ -86,6 +114,9 @@ pub fn encode(bitmap: &Bitmap, out: &OutputSpec) -> Result<Vec<u8>, EngineError>
                 .encode_advanced(&config)
                 .map_err(|e| fail(format!("{e:?}")))?;
             Ok(mem.to_vec())
+        }
+        OutputFormat::Avif => {
+            avif_out::encode_bitmap(bitmap, avif_params(out)).map_err(avif_failure)
         }
         OutputFormat::Png => {
             let mut buf = Vec::new();

@@ -27,6 +27,9 @@ pub enum EngineError {
     },
     #[error("encoding {format} failed: {message}")]
     Encode { format: String, message: String },
+    /// An encoder could not get memory: another attempt, when memory is free, may work.
+    #[error("out of memory: {0}")]
+    OutOfMemory(String),
     #[error("time limit reached during {0}")]
     DeadlineExceeded(&'static str),
     #[error("internal error: {0}")]
@@ -40,7 +43,7 @@ impl EngineError {
             | EngineError::Corrupt(_)
             | EngineError::LimitExceeded(_)
             | EngineError::NotAccepted { .. } => Fault::Client,
-            EngineError::DeadlineExceeded(_) => Fault::Transient,
+            EngineError::DeadlineExceeded(_) | EngineError::OutOfMemory(_) => Fault::Transient,
             EngineError::Encode { .. } | EngineError::Internal(_) => Fault::Bug,
         }
     }
@@ -54,6 +57,7 @@ impl EngineError {
             EngineError::NotAccepted { .. } => "not_accepted",
             EngineError::Encode { .. } => "encode",
             EngineError::DeadlineExceeded(_) => "deadline",
+            EngineError::OutOfMemory(_) => "out_of_memory",
             EngineError::Internal(_) => "internal",
         }
     }

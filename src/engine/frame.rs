@@ -1,6 +1,7 @@
 //! What flows from the decoder through the resizer to the encoders: an RGB(A) bitmap (any
-//! source, any output) or YCbCr planes (a JPEG source with JPEG and WebP outputs only, see
-//! `planar.rs`). One decode makes one kind; everything resized from it is the same kind.
+//! source, any output) or YCbCr planes (a JPEG source with JPEG, WebP and AVIF outputs
+//! only, see `planar.rs`). One decode makes one kind; everything resized from it is the
+//! same kind.
 
 use fast_image_resize::Resizer;
 

@@ -16,7 +16,7 @@
 //! ```
 //!
 //! What flows through is a `Frame` (`frame.rs`): YCbCr planes when the source is a JPEG that
-//! needs no colour conversion and every output is JPEG or WebP (`planar.rs`: no RGB is
+//! needs no colour conversion and every output is JPEG, WebP or AVIF (`planar.rs`: no RGB is
 //! ever made, chroma stays at its own resolution), an RGB(A) bitmap otherwise.
 //!
 //! Everything done per pixel of the full decode is done once (the decode itself); colour
@@ -27,6 +27,7 @@
 //! [`EngineError::Internal`] so one hostile file cannot take a worker down.
 
 mod attention;
+mod avif_out;
 mod bitmap;
 mod cascade;
 mod color;

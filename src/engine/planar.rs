@@ -1,4 +1,4 @@
-//! The YCbCr path: a JPEG source to JPEG and WebP outputs without ever making RGB.
+//! The YCbCr path: a JPEG source to JPEG, WebP and AVIF outputs without ever making RGB.
 //!
 //! A JPEG stores luma at full resolution and chroma (usually) at half. The RGB path pays for
 //! that three times: the decoder upsamples chroma and converts every source pixel to RGB,
@@ -11,8 +11,8 @@
 //! instead of upsampled, resized and averaged down.
 //!
 //! Taken when the source is a lossy YCbCr JPEG whose colours need no conversion (no ICC
-//! profile, or an sRGB one) and every output is JPEG or WebP; anything else takes the RGB
-//! path (`bitmap.rs`). Orientation works per plane, after resizing, as on the RGB path.
+//! profile, or an sRGB one) and every output is JPEG, WebP or AVIF; anything else takes the
+//! RGB path (`bitmap.rs`). Orientation works per plane, after resizing, as on the RGB path.
 
 use std::borrow::Cow;
 

@@ -89,7 +89,7 @@ pub fn resize_planes(src: &PlanarImage, out_w: u32, out_h: u32) -> PlanarImage {
     )
 }
 
-/// Encodes 4:2:0 planes as JPEG or WebP for `spec`.
+/// Encodes 4:2:0 planes as JPEG, WebP or AVIF for `spec`.
 pub fn encode_planes(src: &PlanarImage, spec: &OutputSpec) -> Vec<u8> {
     encode::encode_planes(&src.0, spec).expect("encode")
 }
@@ -106,3 +106,6 @@ pub fn decode_source(bytes: &[u8], scale: f64, planes: bool) -> Result<(u32, u32
         .map_err(|e| e.to_string())?;
     Ok(decoded.frame.size())
 }
+
+/// An AVIF decoded back to RGB(A) by libheif, for the tests of the AVIF output.
+pub use super::avif_out::verify::{decode as decode_avif, Decoded as DecodedAvif};

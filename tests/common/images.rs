@@ -40,7 +40,20 @@ pub fn corpus_dir(rel: &str) -> Vec<(String, Vec<u8>)> {
     v
 }
 
+/// Any output derivd writes, decoded: AVIF through libheif (the `image` crate here has no
+/// AVIF decoder), everything else through `image`.
 pub fn decode(bytes: &[u8]) -> DynamicImage {
+    if bytes.get(4..12) == Some(b"ftypavif") {
+        let d = derivd::engine::stages::decode_avif(bytes).expect("AVIF output decodes");
+        return match d.channels {
+            4 => DynamicImage::ImageRgba8(
+                image::RgbaImage::from_raw(d.width, d.height, d.data).expect("RGBA"),
+            ),
+            _ => DynamicImage::ImageRgb8(
+                image::RgbImage::from_raw(d.width, d.height, d.data).expect("RGB"),
+            ),
+        };
+    }
     image::load_from_memory(bytes).expect("output decodes")
 }
 

@@ -24,6 +24,7 @@
 mod boxes;
 mod ffi;
 mod safe;
+pub(crate) use safe::init;
 mod sequence;
 
 use std::borrow::Cow;

@@ -41,8 +41,9 @@ fn check(e: ffi::HeifError, during: &str) -> Result<(), EngineError> {
     })
 }
 
-/// libheif wants `heif_init` once per process before use (it registers its decoders).
-fn init() -> Result<(), EngineError> {
+/// libheif wants `heif_init` once per process before use (it registers its decoders and
+/// encoders); every user of libheif (the AVIF encoder too) calls this first.
+pub(crate) fn init() -> Result<(), EngineError> {
     static INIT: OnceLock<Result<(), EngineError>> = OnceLock::new();
     // SAFETY: a null parameter block asks for the defaults.
     INIT.get_or_init(|| check(unsafe { ffi::heif_init(ptr::null_mut()) }, "init"))
