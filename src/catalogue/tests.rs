@@ -138,8 +138,8 @@ fn view_lists_types_and_templates() {
     assert_eq!(jpeg.transforms.len(), 7);
     assert!(view.media_types["image/gif"].animation.is_some());
     // HEIC/HEIF and AVIF sources (engine/heif): listed; an animated AVIF gives frame 1.
-    assert_eq!(view.media_types["image/heic"].transforms.len(), 6);
-    assert_eq!(view.media_types["image/heif"].transforms.len(), 6);
+    assert_eq!(view.media_types["image/heic"].transforms.len(), 7);
+    assert_eq!(view.media_types["image/heif"].transforms.len(), 7);
     assert!(view.media_types["image/avif"].animation.is_some());
     assert!(view.media_types["image/heic"].animation.is_none());
     let t = &view.transforms["preview-512"];
