@@ -8,6 +8,9 @@
 //! - **page**: `page-preview-1024` + `page-thumb-256` on the corpus PDFs (pdfinfo, one
 //!   pdftoppm, the cascade) against `pdftoppm` alone at the resolution the preview needs.
 //!
+//! Each also against the probe plus the extraction (`ffprobe` then `ffmpeg`, `pdfinfo` then
+//! `pdftoppm`): the tools a job that checks its limits before extracting runs.
+//!
 //! Interleaved per round, medians printed; peak RSS of this process and of the largest
 //! tool process (getrusage).
 //!
@@ -128,6 +131,34 @@ fn timed(mut cmd: Command) -> Duration {
     started.elapsed()
 }
 
+/// The commands run one after another, timed together.
+fn timed_all(cmds: Vec<Command>) -> Duration {
+    cmds.into_iter().map(timed).sum()
+}
+
+/// The header look a limit-checking job needs before it extracts anything: ffprobe's
+/// streams and format of the clip.
+fn ffprobe_floor(clip: &Path) -> Command {
+    let mut c = Command::new("ffprobe");
+    c.args([
+        "-v",
+        "error",
+        "-show_streams",
+        "-show_format",
+        "-of",
+        "json",
+    ])
+    .arg(clip);
+    c
+}
+
+/// pdfinfo's page count and first page's size.
+fn pdfinfo_floor(pdf: &Path) -> Command {
+    let mut c = Command::new("pdfinfo");
+    c.args(["-f", "1", "-l", "1"]).arg(pdf);
+    c
+}
+
 fn ffmpeg_floor(clip: &Path, threads: Option<&str>) -> Command {
     let mut c = Command::new("ffmpeg");
     c.args(["-nostdin", "-v", "error"]);
@@ -200,13 +231,17 @@ async fn main() {
     let clip_bytes = Bytes::from(std::fs::read(&clip).unwrap());
     let posters = poster_transforms();
     let (mut ours, mut floor1, mut floor_mt) = (Vec::new(), Vec::new(), Vec::new());
+    let mut probed = Vec::new();
     job(&ex, &engine, &clip_bytes, &posters).await; // warm the page cache
     for _ in 0..rounds {
         floor1.push(ms(timed(ffmpeg_floor(&clip, Some("1")))));
         ours.push(ms(job(&ex, &engine, &clip_bytes, &posters).await));
         floor_mt.push(ms(timed(ffmpeg_floor(&clip, None))));
+        let both = vec![ffprobe_floor(&clip), ffmpeg_floor(&clip, Some("1"))];
+        probed.push(ms(timed_all(both)));
     }
     let (o, f1, fm) = (median(ours), median(floor1), median(floor_mt));
+    let fp = median(probed);
     println!("poster 1920x1080 H.264 10 s, 5 outputs at 1s ({rounds} rounds, medians):");
     println!("  derivd job (ffprobe + ffmpeg + cascade): {o:.1} ms");
     println!(
@@ -216,6 +251,10 @@ async fn main() {
     println!(
         "  ffmpeg (default threads) … -f rawvideo:  {fm:.1} ms   ratio {:.2}x",
         o / fm
+    );
+    println!(
+        "  ffprobe, then ffmpeg -threads 1:         {fp:.1} ms   ratio {:.2}x",
+        o / fp
     );
     let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/documents");
     let pages = page_transforms();
@@ -229,15 +268,21 @@ async fn main() {
     ] {
         let pdf = corpus.join(name);
         let bytes = Bytes::from(std::fs::read(&pdf).unwrap());
-        let (mut ours, mut floor) = (Vec::new(), Vec::new());
+        let (mut ours, mut floor, mut probed) = (Vec::new(), Vec::new(), Vec::new());
         for _ in 0..rounds {
             floor.push(ms(timed(pdftoppm_floor(&pdf))));
             ours.push(ms(job(&ex, &engine, &bytes, &pages).await));
+            probed.push(ms(timed_all(vec![
+                pdfinfo_floor(&pdf),
+                pdftoppm_floor(&pdf),
+            ])));
         }
-        let (o, f) = (median(ours), median(floor));
+        let (o, f, p) = (median(ours), median(floor), median(probed));
         println!(
-            "  {name:<40} derivd {o:7.1} ms  pdftoppm {f:7.1} ms  ratio {:.2}x",
-            o / f
+            "  {name:<40} derivd {o:7.1} ms  pdftoppm {f:7.1} ms  ratio {:.2}x  \
+             pdfinfo+pdftoppm {p:7.1} ms  ratio {:.2}x",
+            o / f,
+            o / p
         );
     }
     println!(
