@@ -7,7 +7,10 @@
 
 pub mod brands;
 pub mod ifd;
+mod output;
 mod sniff;
+
+pub use output::OutputFormat;
 
 use serde::{Deserialize, Serialize};
 
@@ -264,58 +267,6 @@ fn vint(b: &[u8]) -> Option<(u64, usize)> {
         v = (v << 8) | x as u64;
     }
     Some((v, len))
-}
-
-/// Formats the engine can write.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum OutputFormat {
-    Jpeg,
-    Png,
-    Webp,
-    /// AV1 in HEIF (8-bit 4:2:0), through libheif: `engine/avif_out`.
-    Avif,
-}
-
-impl OutputFormat {
-    pub fn name(self) -> &'static str {
-        match self {
-            OutputFormat::Jpeg => "jpeg",
-            OutputFormat::Png => "png",
-            OutputFormat::Webp => "webp",
-            OutputFormat::Avif => "avif",
-        }
-    }
-    pub fn mime(self) -> &'static str {
-        match self {
-            OutputFormat::Jpeg => "image/jpeg",
-            OutputFormat::Png => "image/png",
-            OutputFormat::Webp => "image/webp",
-            OutputFormat::Avif => "image/avif",
-        }
-    }
-    pub fn extension(self) -> &'static str {
-        match self {
-            OutputFormat::Jpeg => "jpg",
-            OutputFormat::Png => "png",
-            OutputFormat::Webp => "webp",
-            OutputFormat::Avif => "avif",
-        }
-    }
-    pub fn is_lossy(self) -> bool {
-        !matches!(self, OutputFormat::Png)
-    }
-    pub fn has_alpha(self) -> bool {
-        !matches!(self, OutputFormat::Jpeg)
-    }
-    pub fn default_quality(self) -> u8 {
-        match self {
-            OutputFormat::Jpeg => 82,
-            OutputFormat::Webp => 80,
-            OutputFormat::Avif => 50,
-            OutputFormat::Png => 100,
-        }
-    }
 }
 
 /// `image/*` or one exact supported type, as written in a transform's `accepts`.

@@ -30,6 +30,10 @@ use super::planar::{self, Planar};
 use super::{estimate, gif, heif, jpeg, jxl, orient, png, raw, svg, tiff, turbo, Limits};
 use crate::media::MediaType;
 
+mod header;
+
+use header::{jxl_svg_header, open_tiff};
+
 /// One decode: the pixels as stored, and the colour conversion they still need (RGB only).
 pub struct Decoded {
     pub frame: Frame,
@@ -269,45 +273,6 @@ impl<'a> Source<'a> {
         let img = DynamicImage::from_decoder(dec).map_err(from_image)?;
         Ok(to_srgb(img, icc.as_deref()))
     }
-}
-
-/// A TIFF's header (under a small cap, like the `image` decoders' probe) and estimate.
-fn open_tiff(bytes: &[u8], limits: &Limits) -> Result<(Kind, u32, u32, u8, u64), EngineError> {
-    let h = tiff::read_header(bytes, limits.max_metadata_bytes + (16 << 20))?;
-    check_size(h.width, h.height, limits)?;
-    let icc = check_metadata_len(h.icc_len, limits.max_metadata_bytes)?;
-    let colour = if icc > 0 {
-        icc + estimate::COLOUR_MANAGEMENT
-    } else {
-        0
-    };
-    let est = h.estimate(bytes.len() as u64) + colour;
-    let (w, ht, o) = (h.width, h.height, h.orientation);
-    Ok((Kind::Tiff { header: h }, w, ht, o, est))
-}
-
-/// The header look of JPEG XL and SVG: (kind, size, orientation, estimate). Both
-/// decoders hand back upright pixels, so the orientation is 1.
-fn jxl_svg_header(
-    bytes: &[u8],
-    media: MediaType,
-    limits: &Limits,
-) -> Result<(Kind, u32, u32, u8, u64), EngineError> {
-    let (kind, w, h, est) = if media == MediaType::Jxl {
-        let info = jxl::read_header(bytes)?;
-        (
-            Kind::Jxl(info),
-            info.width,
-            info.height,
-            jxl::estimate(&info),
-        )
-    } else {
-        let info = svg::read_header(bytes, limits)?;
-        let est = svg::estimate(&info, bytes.len());
-        (Kind::Svg(info), info.width, info.height, est)
-    };
-    check_size(w, h, limits)?;
-    Ok((kind, w, h, 1, est))
 }
 
 /// A profile's length, refused over the metadata cap.
