@@ -9,8 +9,7 @@ mod common;
 use std::time::Duration;
 
 use common::images::corpus_file;
-use common::moto;
-use common::service::{aws_config, embedded_config, eventually, start, Running};
+use common::service::{aws_stack, catalogue_json, embedded_config, eventually, start, Running};
 use derivd::engine::stages::decode_avif;
 use derivd::storage::Object;
 
@@ -62,12 +61,7 @@ async fn scenario(svc: &Running, bucket: &str) {
             "{source}: alpha kept exactly when there was alpha"
         );
     }
-    let cat: serde_json::Value = reqwest::get(svc.url("/v1/catalogue"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let cat = catalogue_json(svc).await;
     let t = &cat["transforms"]["preview-512-avif"];
     assert_eq!(t["output_media_type"], "image/avif", "{t}");
     assert_eq!(t["extension"], "avif", "{t}");
@@ -83,10 +77,8 @@ async fn avif_outputs_on_the_embedded_backend() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn avif_outputs_on_the_aws_backend() {
-    let bucket = moto::new_bucket("avif").await;
-    let (jobs_url, _) = moto::new_queue("avif-jobs", None).await;
-    let notices = moto::new_topic_with_queue_subscription("avif-n", true).await;
-    let cfg = aws_config(moto::endpoint(), &bucket, &jobs_url, &notices.topic_arn);
+    let (stack, cfg) = aws_stack("avif").await;
+    let bucket = stack.bucket;
     let svc = start(cfg, true).await;
     scenario(&svc, &bucket).await;
     svc.stop().await;

@@ -3,43 +3,19 @@
 
 mod common;
 
-use std::time::Duration;
-
 use aws_sdk_s3::primitives::ByteStream;
 use common::images::corpus_file;
 use common::moto;
-use common::service::{aws_config, eventually, start};
+use common::service::{aws_stack, notice_with_id, start, AwsStack};
 use derivd::config::Config;
 
-const WAIT: Duration = Duration::from_secs(90);
 use common::signed::TOKEN;
 
-struct Stack {
-    bucket: String,
-    jobs_url: String,
-    notices: moto::TopicWithQueue,
-}
-
-async fn stack(name: &str) -> Stack {
-    let bucket = moto::new_bucket(name).await;
-    let (jobs_url, _) = moto::new_queue(name, None).await;
-    let notices = moto::new_topic_with_queue_subscription(&format!("{name}-n"), true).await;
-    Stack {
-        bucket,
-        jobs_url,
-        notices,
-    }
-}
-
-fn config(s: &Stack) -> Config {
-    let mut cfg = aws_config(
-        moto::endpoint(),
-        &s.bucket,
-        &s.jobs_url,
-        &s.notices.topic_arn,
-    );
+/// The test's moto stack and its config, with the bearer token on.
+async fn stack(name: &str) -> (AwsStack, Config) {
+    let (stack, mut cfg) = aws_stack(name).await;
     cfg.http.auth_token = Some(TOKEN.into());
-    cfg
+    (stack, cfg)
 }
 
 async fn upload(bucket: &str, key: &str, bytes: Vec<u8>) {
@@ -62,37 +38,17 @@ async fn send(url: &str, body: &str) {
         .unwrap();
 }
 
-/// Receives notices (raw SNS delivery) until one has `id`.
-async fn notice(url: &str, id: &str) -> serde_json::Value {
-    let sqs = moto::sqs().await;
-    eventually(WAIT, "notice", || async {
-        let out = sqs
-            .receive_message()
-            .queue_url(url)
-            .max_number_of_messages(10)
-            .wait_time_seconds(1)
-            .send()
-            .await
-            .unwrap();
-        out.messages()
-            .iter()
-            .filter_map(|m| serde_json::from_str::<serde_json::Value>(m.body()?).ok())
-            .find(|v| v["id"] == id)
-    })
-    .await
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn notices_and_the_sources_route_carry_the_facts() {
-    let s = stack("feat-facts").await;
-    let svc = start(config(&s), true).await;
+    let (s, cfg) = stack("feat-facts").await;
+    let svc = start(cfg, true).await;
     let source = "uploads/a photo+ü.jpg";
     let photo = corpus_file("photos/es_jolla_3264x2448.jpg");
     upload(&s.bucket, source, photo).await;
     let job =
         serde_json::json!({"source": source, "transforms": ["thumb-256", "web-1024"], "id": "f-1"});
     send(&s.jobs_url, &job.to_string()).await;
-    let n = notice(&s.notices.queue_url, "f-1").await;
+    let n = notice_with_id(&s.notices.queue_url, "f-1").await;
     assert_eq!(n["status"], "ok", "{n}");
     let facts = (3264, 2448, "image/jpeg");
     let base = svc.url("");
@@ -103,8 +59,7 @@ async fn notices_and_the_sources_route_carry_the_facts() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn signed_urls_redirect_to_presigned_urls_cached_no_longer_than_either() {
-    let s = stack("feat-signed").await;
-    let mut cfg = config(&s);
+    let (s, mut cfg) = stack("feat-signed").await;
     cfg.http.url_signing_key = common::signed::keys();
     let svc = start(cfg, true).await;
     let photo = corpus_file("photos/es_jolla_3264x2448.jpg");
@@ -160,15 +115,18 @@ async fn get_bytes(bucket: &str, key: &str) -> Option<Vec<u8>> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stored_focus_is_what_a_lost_fill_object_is_remade_at() {
-    let s = stack("feat-focus").await;
-    let svc = start(config(&s), false).await;
+    let (s, cfg) = stack("feat-focus").await;
+    let svc = start(cfg, false).await;
     let src = "uploads/corner.png";
     upload(&s.bucket, src, corner_subject_png()).await;
     let focus = serde_json::json!({"x": 0.0667, "y": 0.1333});
     let job =
         serde_json::json!({"source": src, "transforms": ["thumb-128"], "focus": focus, "id": "c1"});
     send(&s.jobs_url, &job.to_string()).await;
-    assert_eq!(notice(&s.notices.queue_url, "c1").await["status"], "ok");
+    assert_eq!(
+        notice_with_id(&s.notices.queue_url, "c1").await["status"],
+        "ok"
+    );
     let key = format!("derived/{src}/thumb-128.jpg");
     let first = get_bytes(&s.bucket, &key).await.unwrap();
     // The subject is ~25 × 25 px of the 128 px square; the centre crop has none of it.
@@ -195,7 +153,7 @@ async fn a_stored_focus_is_what_a_lost_fill_object_is_remade_at() {
         .unwrap();
     let again = serde_json::json!({"source": src, "transforms": ["thumb-128"], "id": "c2"});
     send(&s.jobs_url, &again.to_string()).await;
-    let n = notice(&s.notices.queue_url, "c2").await;
+    let n = notice_with_id(&s.notices.queue_url, "c2").await;
     assert_eq!(n["derived"].as_array().unwrap().len(), 1, "{n}");
     assert_eq!(get_bytes(&s.bucket, &key).await.unwrap(), first);
     svc.stop().await;

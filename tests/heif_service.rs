@@ -9,8 +9,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use common::images::decode;
-use common::moto;
-use common::service::{aws_config, embedded_config, eventually, start, Running};
+use common::service::{aws_stack, catalogue_json, embedded_config, eventually, start, Running};
 use derivd::storage::{PutRequest, StorageClass};
 
 const WAIT: Duration = Duration::from_secs(90);
@@ -76,12 +75,7 @@ async fn scenario(svc: &Running, bucket: &str) {
         let p = decode(&get(svc, bucket, &format!("derived/{key}/preview-512.webp")).await);
         assert_eq!((p.width(), p.height()), preview, "{key}");
     }
-    let cat: serde_json::Value = reqwest::get(svc.url("/v1/catalogue"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let cat = catalogue_json(svc).await;
     for mime in ["image/heic", "image/heif", "image/avif"] {
         let t = cat["media_types"][mime]["transforms"].as_array();
         assert!(t.is_some_and(|t| t.len() > 1), "{mime}: {cat}");
@@ -99,10 +93,8 @@ async fn heic_and_avif_on_the_embedded_backend() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn heic_and_avif_on_the_aws_backend() {
-    let bucket = moto::new_bucket("heif").await;
-    let (jobs_url, _) = moto::new_queue("heif-jobs", None).await;
-    let notices = moto::new_topic_with_queue_subscription("heif-n", true).await;
-    let cfg = aws_config(moto::endpoint(), &bucket, &jobs_url, &notices.topic_arn);
+    let (stack, cfg) = aws_stack("heif").await;
+    let bucket = stack.bucket;
     let svc = start(cfg, true).await;
     scenario(&svc, &bucket).await;
     svc.stop().await;

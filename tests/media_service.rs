@@ -11,8 +11,9 @@ use std::time::Duration;
 
 use common::clips::{self, read_fixture};
 use common::images::decode;
-use common::moto;
-use common::service::{aws_config, embedded_config, eventually, start, Running};
+use common::service::{
+    aws_stack, catalogue_json, embedded_config, eventually, notice_with_id, start, Running,
+};
 use derivd::keys::KeyLayout;
 use derivd::storage::{PutRequest, StorageClass};
 
@@ -139,30 +140,10 @@ async fn videos_and_pdfs_on_the_embedded_backend() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn videos_and_pdfs_on_the_aws_backend() {
-    let bucket = moto::new_bucket("media").await;
-    let (jobs_url, _) = moto::new_queue("media-jobs", None).await;
-    let (repair_url, _) = moto::new_queue("media-repair", None).await;
-    let notices = moto::new_topic_with_queue_subscription("media-n", true).await;
-    let mut cfg = aws_config(moto::endpoint(), &bucket, &jobs_url, &notices.topic_arn);
-    cfg.queue.repair = Some(repair_url);
+    let (stack, cfg) = aws_stack("media").await;
     let svc = start(cfg, true).await;
-    let id = scenario(&svc, &bucket).await;
-    let sqs = moto::sqs().await;
-    let n = eventually(WAIT, "notice", || async {
-        let out = sqs
-            .receive_message()
-            .queue_url(&notices.queue_url)
-            .max_number_of_messages(10)
-            .wait_time_seconds(1)
-            .send()
-            .await
-            .unwrap();
-        out.messages()
-            .iter()
-            .filter_map(|m| serde_json::from_str::<serde_json::Value>(m.body()?).ok())
-            .find(|v| v["id"] == id)
-    })
-    .await;
+    let id = scenario(&svc, &stack.bucket).await;
+    let n = notice_with_id(&stack.notices.queue_url, id).await;
     check_notice(&n);
     svc.stop().await;
 }
@@ -185,12 +166,7 @@ async fn serve_refuses_a_missing_tool_and_the_catalogue_lists_what_is_enabled() 
     }
     // The catalogue lists every enabled type with its transforms and their rules.
     let svc = start(embedded_config(dir.path()), true).await;
-    let cat: serde_json::Value = reqwest::get(svc.url("/v1/catalogue"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let cat = catalogue_json(&svc).await;
     for mime in [
         "video/mp4",
         "video/quicktime",
@@ -229,12 +205,7 @@ async fn serve_refuses_a_missing_tool_and_the_catalogue_lists_what_is_enabled() 
     off.media.video = false;
     off.media.ffmpeg = "/nonexistent/ffmpeg".into();
     let svc = start(off, true).await;
-    let cat: serde_json::Value = reqwest::get(svc.url("/v1/catalogue"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let cat = catalogue_json(&svc).await;
     assert!(cat["media_types"].get("video/mp4").is_none());
     assert!(cat["media_types"].get("application/pdf").is_some());
     svc.stop().await;

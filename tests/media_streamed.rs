@@ -9,8 +9,7 @@ use std::time::Duration;
 
 use common::clips;
 use common::images::decode;
-use common::moto;
-use common::service::{aws_config, embedded_config, eventually, metric, start, Running};
+use common::service::{aws_stack, embedded_config, eventually, metric, start, Running};
 use common::source_put;
 use derivd::config::Config;
 
@@ -91,11 +90,8 @@ async fn big_videos_are_streamed_on_the_embedded_backend() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn big_videos_are_streamed_on_the_aws_backend() {
-    let bucket = moto::new_bucket("streamed").await;
-    let (jobs, _) = moto::new_queue("streamed", None).await;
-    let topic = moto::new_topic_with_queue_subscription("streamed-n", true).await;
-    let cfg = aws_config(moto::endpoint(), &bucket, &jobs, &topic.topic_arn);
+    let (stack, cfg) = aws_stack("streamed").await;
     let svc = start(small_inputs(cfg), false).await;
-    scenario(&svc, &bucket).await;
+    scenario(&svc, &stack.bucket).await;
     svc.stop().await;
 }

@@ -10,8 +10,9 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use common::images::decode;
-use common::moto;
-use common::service::{aws_config, embedded_config, eventually, start, Running};
+use common::service::{
+    aws_stack, catalogue_json, embedded_config, eventually, notices_until, start, Running,
+};
 use derivd::storage::{PutRequest, StorageClass};
 
 const WAIT: Duration = Duration::from_secs(90);
@@ -107,12 +108,7 @@ async fn scenario(svc: &Running, bucket: &str) {
 }
 
 async fn check_catalogue(svc: &Running) {
-    let cat: serde_json::Value = reqwest::get(svc.url("/v1/catalogue"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let cat = catalogue_json(svc).await;
     for mime in [
         "image/jxl",
         "image/svg+xml",
@@ -169,35 +165,11 @@ async fn modern_formats_on_the_embedded_backend() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn modern_formats_on_the_aws_backend() {
-    let bucket = moto::new_bucket("modern").await;
-    let (jobs_url, _) = moto::new_queue("modern-jobs", None).await;
-    let notices = moto::new_topic_with_queue_subscription("modern-n", true).await;
-    let cfg = aws_config(moto::endpoint(), &bucket, &jobs_url, &notices.topic_arn);
+    let (stack, cfg) = aws_stack("modern").await;
+    let (bucket, notices) = (stack.bucket, stack.notices);
     let svc = start(cfg, true).await;
     scenario(&svc, &bucket).await;
-    let sqs = moto::sqs().await;
-    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<serde_json::Value>::new()));
-    let all = eventually(WAIT, "a notice per job", || {
-        let (sqs, url, seen) = (sqs.clone(), notices.queue_url.clone(), seen.clone());
-        async move {
-            let out = sqs
-                .receive_message()
-                .queue_url(&url)
-                .max_number_of_messages(10)
-                .wait_time_seconds(1)
-                .send()
-                .await
-                .unwrap();
-            let mut seen = seen.lock().unwrap();
-            seen.extend(
-                out.messages()
-                    .iter()
-                    .filter_map(|m| serde_json::from_str::<serde_json::Value>(m.body()?).ok()),
-            );
-            (seen.len() > SOURCES.len()).then(|| seen.clone())
-        }
-    })
-    .await;
+    let all = notices_until(&notices.queue_url, |n| n.len() > SOURCES.len()).await;
     check_notices(&all);
     svc.stop().await;
 }

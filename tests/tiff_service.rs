@@ -9,8 +9,7 @@ mod common;
 use std::time::Duration;
 
 use common::images::{corpus_file, decode};
-use common::moto;
-use common::service::{aws_config, embedded_config, eventually, start, Running};
+use common::service::{aws_stack, embedded_config, eventually, start, Running};
 
 const WAIT: Duration = Duration::from_secs(90);
 
@@ -80,10 +79,8 @@ async fn tiffs_on_the_embedded_backend() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tiffs_on_the_aws_backend() {
-    let bucket = moto::new_bucket("tiff").await;
-    let (jobs_url, _) = moto::new_queue("tiff-jobs", None).await;
-    let notices = moto::new_topic_with_queue_subscription("tiff-n", true).await;
-    let cfg = aws_config(moto::endpoint(), &bucket, &jobs_url, &notices.topic_arn);
+    let (stack, cfg) = aws_stack("tiff").await;
+    let bucket = stack.bucket;
     let svc = start(cfg, true).await;
     scenario(&svc, &bucket).await;
     svc.stop().await;

@@ -11,8 +11,9 @@ mod common;
 use std::time::Duration;
 
 use common::images::corpus_file;
-use common::moto;
-use common::service::{aws_config, embedded_config, eventually, metric, start_with, Running};
+use common::service::{
+    aws_stack, catalogue_json, embedded_config, eventually, metric, start_with, Running,
+};
 use common::source_put;
 use derivd::catalogue::{Catalogue, Transform};
 use derivd::config::Config;
@@ -130,8 +131,7 @@ async fn one_job_makes_every_variant(svc: &Running, bucket: &str) {
     assert_eq!(m.derived["card-200.webp"].content_type, "image/webp");
     assert_eq!(m.derived["card-200.jpg"].key, key("jpg"));
 
-    let cat = reqwest::get(svc.url("/v1/catalogue")).await.unwrap();
-    let cat: serde_json::Value = cat.json().await.unwrap();
+    let cat = catalogue_json(svc).await;
     let variants = cat["transforms"]["card-200"]["variants"]
         .as_array()
         .unwrap();
@@ -213,13 +213,8 @@ async fn variants_on_the_embedded_backend() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn variants_on_the_aws_backend() {
-    let bucket = moto::new_bucket("variants").await;
-    let (jobs, _) = moto::new_queue("variants", None).await;
-    let (repair, _) = moto::new_queue("variants-repair", None).await;
-    let topic = moto::new_topic_with_queue_subscription("variants-n", true).await;
-    let mut cfg = aws_config(moto::endpoint(), &bucket, &jobs, &topic.topic_arn);
-    cfg.queue.repair = Some(repair);
+    let (stack, cfg) = aws_stack("variants").await;
     let svc = start_with(no_read_cache(cfg), catalogue(), true).await;
-    scenario(&svc, &bucket).await;
+    scenario(&svc, &stack.bucket).await;
     svc.stop().await;
 }

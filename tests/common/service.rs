@@ -213,3 +213,60 @@ where
         .unwrap();
     assert_eq!(m.derived.len(), n);
 }
+
+/// A fresh moto stack for one test: the source bucket (derived objects beside sources), a
+/// job queue, a repair queue and a notice topic delivered raw to a queue of its own.
+pub struct AwsStack {
+    pub bucket: String,
+    pub jobs_url: String,
+    pub notices: super::moto::TopicWithQueue,
+}
+
+/// [`AwsStack`] named after `name`, with the aws config that uses it (repair queue on).
+pub async fn aws_stack(name: &str) -> (AwsStack, Config) {
+    use super::moto;
+    let bucket = moto::new_bucket(name).await;
+    let (jobs_url, _) = moto::new_queue(&format!("{name}-jobs"), None).await;
+    let (repair_url, _) = moto::new_queue(&format!("{name}-repair"), None).await;
+    let notices = moto::new_topic_with_queue_subscription(&format!("{name}-n"), true).await;
+    let mut cfg = aws_config(moto::endpoint(), &bucket, &jobs_url, &notices.topic_arn);
+    cfg.queue.repair = Some(repair_url);
+    let stack = AwsStack {
+        bucket,
+        jobs_url,
+        notices,
+    };
+    (stack, cfg)
+}
+
+/// Notices (raw SNS delivery) received from `queue_url` until `enough` says so; all of them.
+pub async fn notices_until(
+    queue_url: &str,
+    enough: impl Fn(&[serde_json::Value]) -> bool,
+) -> Vec<serde_json::Value> {
+    let sqs = super::moto::sqs().await;
+    let mut seen = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while !enough(&seen) {
+        assert!(Instant::now() < deadline, "notices: only {seen:?}");
+        let out = sqs.receive_message().queue_url(queue_url);
+        let out = out.max_number_of_messages(10).wait_time_seconds(1);
+        let out = out.send().await.unwrap();
+        let bodies = out.messages().iter().filter_map(|m| m.body());
+        seen.extend(bodies.filter_map(|b| serde_json::from_str(b).ok()));
+    }
+    seen
+}
+
+/// The notice of the job with correlation `id`.
+pub async fn notice_with_id(queue_url: &str, id: &str) -> serde_json::Value {
+    let all = notices_until(queue_url, |n| n.iter().any(|v| v["id"] == id)).await;
+    all.into_iter().find(|v| v["id"] == id).expect("found")
+}
+
+/// `GET /v1/catalogue` of a service with HTTP on, as JSON.
+pub async fn catalogue_json(svc: &Running) -> serde_json::Value {
+    let r = reqwest::get(svc.url("/v1/catalogue")).await.unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+    r.json().await.unwrap()
+}
