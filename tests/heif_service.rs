@@ -5,14 +5,11 @@
 
 mod common;
 
-use std::collections::BTreeMap;
-use std::time::Duration;
-
 use common::images::decode;
-use common::service::{aws_stack, catalogue_json, embedded_config, eventually, start, Running};
-use derivd::storage::{PutRequest, StorageClass};
-
-const WAIT: Duration = Duration::from_secs(90);
+use common::service::{
+    aws_stack, catalogue_json, embedded_config, object_eventually, start, Running,
+};
+use derivd::storage::PutRequest;
 
 /// (source key, fixture, content type, thumb-256 size, preview-512 size).
 type Case = (
@@ -45,34 +42,24 @@ fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(p.join(name)).unwrap()
 }
 
-async fn get(svc: &Running, bucket: &str, key: &str) -> bytes::Bytes {
-    eventually(WAIT, key, || async {
-        let got = svc.app.store.get(bucket, key).await.unwrap();
-        got.map(|o| o.bytes)
-    })
-    .await
-}
-
 /// The scenario both backends run: upload, one job each, check every output's shape.
 async fn scenario(svc: &Running, bucket: &str) {
     for (i, (key, file, mime, _, _)) in SOURCES.iter().enumerate() {
         let req = PutRequest {
-            key: key.to_string(),
-            bytes: fixture(file).into(),
             content_type: mime.to_string(),
-            storage_class: StorageClass::Standard,
-            cache_control: None,
-            metadata: BTreeMap::new(),
-            condition: Default::default(),
+            ..common::source_put(key, fixture(file))
         };
         svc.app.store.put(bucket, req).await.unwrap();
         let job = serde_json::json!({"source": key, "transforms": ["thumb-256", "preview-512"], "id": format!("h-{i}")});
         svc.app.jobs.send(&job.to_string()).await.unwrap();
     }
     for (key, _, _, thumb, preview) in SOURCES {
-        let t = decode(&get(svc, bucket, &format!("derived/{key}/thumb-256.jpg")).await);
+        let t =
+            decode(&object_eventually(svc, bucket, &format!("derived/{key}/thumb-256.jpg")).await);
         assert_eq!((t.width(), t.height()), thumb, "{key}");
-        let p = decode(&get(svc, bucket, &format!("derived/{key}/preview-512.webp")).await);
+        let p = decode(
+            &object_eventually(svc, bucket, &format!("derived/{key}/preview-512.webp")).await,
+        );
         assert_eq!((p.width(), p.height()), preview, "{key}");
     }
     let cat = catalogue_json(svc).await;

@@ -6,16 +6,16 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use common::clips::{self, read_fixture};
 use common::images::decode;
 use common::service::{
-    aws_stack, catalogue_json, embedded_config, eventually, notice_with_id, start, Running,
+    aws_stack, catalogue_json, embedded_config, eventually, notice_with_id, object_eventually,
+    start, Running,
 };
 use derivd::keys::KeyLayout;
-use derivd::storage::{PutRequest, StorageClass};
+use derivd::storage::PutRequest;
 
 const WAIT: Duration = Duration::from_secs(90);
 const CLIP: &str = "clips/black then bars.mp4";
@@ -23,27 +23,10 @@ const DOC: &str = "docs/paper ü.pdf";
 
 async fn upload(svc: &Running, bucket: &str, key: &str, bytes: Vec<u8>, mime: &str) {
     let req = PutRequest {
-        key: key.into(),
-        bytes: bytes.into(),
         content_type: mime.into(),
-        storage_class: StorageClass::Standard,
-        cache_control: None,
-        metadata: BTreeMap::new(),
-        condition: Default::default(),
+        ..common::source_put(key, bytes)
     };
     svc.app.store.put(bucket, req).await.unwrap();
-}
-
-async fn get(svc: &Running, bucket: &str, key: &str) -> bytes::Bytes {
-    eventually(WAIT, key, || async {
-        svc.app
-            .store
-            .get(bucket, key)
-            .await
-            .unwrap()
-            .map(|o| o.bytes)
-    })
-    .await
 }
 
 /// The scenario both backends run; returns the job's correlation id for the notice check.
@@ -63,9 +46,10 @@ async fn scenario(svc: &Running, bucket: &str) -> &'static str {
     svc.app.jobs.send(&job.to_string()).await.unwrap();
 
     let best_key = format!("derived/{CLIP}/poster-best-320.jpg");
-    let poster = decode(&get(svc, bucket, &format!("derived/{CLIP}/poster-640.jpg")).await);
+    let poster =
+        decode(&object_eventually(svc, bucket, &format!("derived/{CLIP}/poster-640.jpg")).await);
     assert_eq!((poster.width(), poster.height()), (320, 240));
-    let original = get(svc, bucket, &best_key).await;
+    let original = object_eventually(svc, bucket, &best_key).await;
     let (m, _) = eventually(WAIT, "manifest", || async {
         let store = svc.app.store.as_ref();
         let m = derivd::manifest::read(store, bucket, &KeyLayout::default(), CLIP).await;
@@ -98,7 +82,7 @@ async fn scenario(svc: &Running, bucket: &str) -> &'static str {
         .send(&derivd::repair::lost_object_event(bucket, &best_key))
         .await
         .unwrap();
-    let back = get(svc, bucket, &best_key).await;
+    let back = object_eventually(svc, bucket, &best_key).await;
     assert_eq!(back, original, "the repaired poster is another frame");
 
     // Ensure-on-read of a page preview nobody asked a job for.

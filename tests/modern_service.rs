@@ -6,14 +6,13 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use common::images::decode;
 use common::service::{
-    aws_stack, catalogue_json, embedded_config, eventually, notices_until, start, Running,
+    aws_stack, catalogue_json, embedded_config, eventually, notices_until, object_eventually,
+    start, Running,
 };
-use derivd::storage::{PutRequest, StorageClass};
 
 const WAIT: Duration = Duration::from_secs(90);
 
@@ -56,24 +55,8 @@ const SOURCES: [Case; 4] = [
 const NO_PREVIEW: &str = "m/pruned.dng";
 
 async fn upload(svc: &Running, bucket: &str, key: &str, bytes: Vec<u8>) {
-    let req = PutRequest {
-        key: key.into(),
-        bytes: bytes.into(),
-        content_type: "application/octet-stream".into(),
-        storage_class: StorageClass::Standard,
-        cache_control: None,
-        metadata: BTreeMap::new(),
-        condition: Default::default(),
-    };
+    let req = common::source_put(key, bytes);
     svc.app.store.put(bucket, req).await.unwrap();
-}
-
-async fn get(svc: &Running, bucket: &str, key: &str) -> bytes::Bytes {
-    eventually(WAIT, key, || async {
-        let got = svc.app.store.get(bucket, key).await.unwrap();
-        got.map(|o| o.bytes)
-    })
-    .await
 }
 
 /// The scenario both backends run (the notices are checked by each backend's test).
@@ -90,9 +73,12 @@ async fn scenario(svc: &Running, bucket: &str) {
     svc.app.jobs.send(&job.to_string()).await.unwrap();
 
     for (key, _, thumb, preview) in SOURCES {
-        let t = decode(&get(svc, bucket, &format!("derived/{key}/thumb-256.jpg")).await);
+        let t =
+            decode(&object_eventually(svc, bucket, &format!("derived/{key}/thumb-256.jpg")).await);
         assert_eq!((t.width(), t.height()), thumb, "{key}");
-        let p = decode(&get(svc, bucket, &format!("derived/{key}/preview-512.webp")).await);
+        let p = decode(
+            &object_eventually(svc, bucket, &format!("derived/{key}/preview-512.webp")).await,
+        );
         assert_eq!((p.width(), p.height()), preview, "{key}");
     }
 

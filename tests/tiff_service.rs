@@ -6,12 +6,8 @@
 
 mod common;
 
-use std::time::Duration;
-
 use common::images::{corpus_file, decode};
-use common::service::{aws_stack, embedded_config, eventually, start, Running};
-
-const WAIT: Duration = Duration::from_secs(90);
+use common::service::{aws_stack, embedded_config, object_eventually, start, Running};
 
 /// (source key, corpus file, its size)
 const SOURCES: [(&str, &str, (u32, u32)); 3] = [
@@ -28,14 +24,6 @@ const SOURCES: [(&str, &str, (u32, u32)); 3] = [
     ),
 ];
 
-async fn get(svc: &Running, bucket: &str, key: &str) -> bytes::Bytes {
-    eventually(WAIT, key, || async {
-        let got = svc.app.store.get(bucket, key).await.unwrap();
-        got.map(|o| o.bytes)
-    })
-    .await
-}
-
 async fn scenario(svc: &Running, bucket: &str) {
     for (key, file, _) in SOURCES {
         let put = common::source_put(key, corpus_file(file));
@@ -44,7 +32,8 @@ async fn scenario(svc: &Running, bucket: &str) {
         svc.app.jobs.send(&job.to_string()).await.unwrap();
     }
     for (key, _, (w, h)) in SOURCES {
-        let img = decode(&get(svc, bucket, &format!("derived/{key}/thumb-128.jpg")).await);
+        let img =
+            decode(&object_eventually(svc, bucket, &format!("derived/{key}/thumb-128.jpg")).await);
         assert_eq!((img.width(), img.height()), (128, 128), "{key}");
         // Not a blank: a scan, a photo and a test card all have dark and light parts.
         let grey = img.to_luma8();
@@ -52,7 +41,9 @@ async fn scenario(svc: &Running, bucket: &str) {
             .pixels()
             .fold((255, 0), |(lo, hi), p| (lo.min(p[0]), hi.max(p[0])));
         assert!(hi - lo > 100, "{key}: {lo}..{hi}");
-        let p = decode(&get(svc, bucket, &format!("derived/{key}/preview-512.webp")).await);
+        let p = decode(
+            &object_eventually(svc, bucket, &format!("derived/{key}/preview-512.webp")).await,
+        );
         let longest = 512.min(w.max(h));
         assert_eq!(p.width().max(p.height()), longest, "{key}");
     }

@@ -270,3 +270,12 @@ pub async fn catalogue_json(svc: &Running) -> serde_json::Value {
     assert!(r.status().is_success(), "{}", r.status());
     r.json().await.unwrap()
 }
+
+/// The bytes of the object at `key` once it exists (polled for 90 s).
+pub async fn object_eventually(svc: &Running, bucket: &str, key: &str) -> bytes::Bytes {
+    eventually(Duration::from_secs(90), key, || async {
+        let got = svc.app.store.get(bucket, key).await.unwrap();
+        got.map(|o| o.bytes)
+    })
+    .await
+}
