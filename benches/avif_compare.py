@@ -26,6 +26,8 @@ import subprocess
 import sys
 import tempfile
 
+from compare import SSIM_CODE  # benches/ is the script's folder, so on sys.path
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 CORPUS = os.environ.get("DERIVD_CORPUS", os.path.join(ROOT, "..", "shared", "corpus"))
@@ -115,20 +117,7 @@ import numpy as np
 from PIL import Image, ImageOps
 files, sets = json.loads(sys.argv[1])   # [[variant, size, dir], ...]
 
-def gauss(x, k):
-    x = np.apply_along_axis(lambda r: np.convolve(r, k, mode="valid"), 1, x)
-    return np.apply_along_axis(lambda c: np.convolve(c, k, mode="valid"), 0, x)
-
-def ssim(a, b):
-    a = np.asarray(a.convert("L"), dtype=np.float64)
-    b = np.asarray(b.convert("L"), dtype=np.float64)
-    g = np.exp(-0.5 * (np.arange(11) - 5) ** 2 / 1.5 ** 2); g /= g.sum()
-    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
-    ma, mb = gauss(a, g), gauss(b, g)
-    va = gauss(a * a, g) - ma * ma; vb = gauss(b * b, g) - mb * mb; cov = gauss(a * b, g) - ma * mb
-    m = ((2 * ma * mb + c1) * (2 * cov + c2)) / ((ma * ma + mb * mb + c1) * (va + vb + c2))
-    return float(m.mean())
-
+''' + SSIM_CODE + r'''
 rows = []
 for f in files:
     stem = os.path.splitext(os.path.basename(f))[0]

@@ -178,12 +178,8 @@ for f in files:
             made.append(im)
 '''
 
-QUALITY = r'''
-import io, json, os, sys
-import numpy as np
-from PIL import Image, ImageOps
-files, outs, dest, variants = json.loads(sys.argv[1])
-
+# Mean SSIM of two PIL images (numpy), shared with benches/avif_compare.py.
+SSIM_CODE = r'''
 def gauss(x, k):
     # separable 'valid' filtering with kernel k along both axes
     x = np.apply_along_axis(lambda r: np.convolve(r, k, mode="valid"), 1, x)
@@ -199,7 +195,15 @@ def ssim(a, b):
     va = gauss(a * a, g) - ma * ma; vb = gauss(b * b, g) - mb * mb; cov = gauss(a * b, g) - ma * mb
     m = ((2 * ma * mb + c1) * (2 * cov + c2)) / ((ma * ma + mb * mb + c1) * (va + vb + c2))
     return float(m.mean())
+'''
 
+QUALITY = r'''
+import io, json, os, sys
+import numpy as np
+from PIL import Image, ImageOps
+files, outs, dest, variants = json.loads(sys.argv[1])
+
+''' + SSIM_CODE + r'''
 def cover_box(w, h):
     if w > h:
         x0 = (w - h) / 2.0
