@@ -43,14 +43,16 @@ pub(super) async fn get(
         Ok(until) => until,
         Err((status, why)) => return error(status, why),
     };
-    let mut resp = match variant(&s, &headers, &transform) {
+    let chosen = variant(&s, &headers, &transform);
+    // A 406 varies by Accept too: only a transform without variants does not.
+    let varies = !matches!(chosen, Ok((_, false)));
+    let mut resp = match chosen {
         Ok((name, _)) => match s.ensurer.ensure(q.bucket.as_deref(), &name, &source).await {
             Ok(present) => serve(&s, present, signed_until).await,
             Err(e) => refusal(&e),
         },
         Err(why) => error(StatusCode::NOT_ACCEPTABLE, why),
     };
-    let varies = !matches!(variant(&s, &headers, &transform), Ok((_, false)));
     if varies {
         let vary = header::HeaderValue::from_static("accept");
         resp.headers_mut().insert(header::VARY, vary);
