@@ -5,6 +5,7 @@
 //! files (MP4, MOV, HEIC, AVIF, M4A, CR3) are told apart by one brand table ([`brands`]),
 //! Matroska and WebM by the EBML header's DocType ([`ebml_doctype`]).
 
+pub mod boxes;
 pub mod brands;
 pub mod ifd;
 mod output;

@@ -18,7 +18,9 @@ use std::time::Instant;
 
 use super::sandbox::{locate, Sandbox};
 use super::VideoFacts;
-use super::{best, ffprobe, ppm, At, ExtractError, Extractor, Facts, Request, Rule, Still};
+use super::{
+    best, ffprobe, mp4, ppm, y4m, At, ExtractError, Extractor, Facts, Request, Rule, Still,
+};
 use crate::media::MediaType;
 
 /// The container formats any run may open.
@@ -83,7 +85,38 @@ impl Ffmpeg {
         out.map(|o| o.stdout).map_err(|f| f.into_error("ffmpeg"))
     }
 
-    /// One frame at `t` seconds as RGB; empty when no frame decodes from there.
+    /// The facts as ffprobe reads them (what the box reader is held to in tests).
+    pub fn ffprobe(
+        &self,
+        file: &Path,
+        media: MediaType,
+        deadline: Instant,
+    ) -> Result<VideoFacts, ExtractError> {
+        let mut args = os(&["-v", "error", "-hide_banner"]);
+        args.extend(self.input(media)?);
+        args.extend(os(&[
+            "-show_streams",
+            "-show_format",
+            "-print_format",
+            "json",
+        ]));
+        args.push(file.as_os_str().to_owned());
+        let out = self
+            .sandbox
+            .run(&self.ffprobe, &args, deadline)
+            .map_err(|f| match f.into_error("ffprobe") {
+                // libavutil refuses frame sizes past ~16k² outright: a header claiming one.
+                ExtractError::Corrupt(m) if m.contains("Picture size") => {
+                    ExtractError::LimitExceeded(format!("frame size: {m}"))
+                }
+                e => e,
+            })?;
+        ffprobe::parse(&out.stdout)
+    }
+
+    /// One frame at `t` seconds as RGB; empty when no frame decodes from there. An 8-bit
+    /// 4:2:0 SDR stream leaves ffmpeg as YCbCr and is converted here ([`y4m`]); anything
+    /// else goes through ffmpeg's own conversion ([`filter_chain`]).
     fn frame_at(
         &self,
         file: &Path,
@@ -91,6 +124,15 @@ impl Ffmpeg {
         v: &VideoFacts,
         t: f64,
     ) -> Result<Option<(u32, u32, Vec<u8>)>, ExtractError> {
+        if let Some(vf) = yuv_chain(v, req.scale) {
+            let out = ["-frames:v", "1", "-f", "yuv4mpegpipe"];
+            let bytes = self.run_ffmpeg(file, req.media, Some(t), &vf, &out, req.deadline)?;
+            match y4m::to_rgb(&bytes, y4m_matrix(v))? {
+                y4m::Output::Rgb(w, h, rgb) => return Ok(Some((w, h, rgb))),
+                y4m::Output::NoFrame => return Ok(None),
+                y4m::Output::OtherLayout => {}
+            }
+        }
         let vf = filter_chain(v, req.scale);
         let out = ["-frames:v", "1", "-c:v", "ppm", "-f", "image2pipe"];
         let bytes = self.run_ffmpeg(file, req.media, Some(t), &vf, &out, req.deadline)?;
@@ -99,6 +141,45 @@ impl Ffmpeg {
         }
         ppm::parse(bytes).map(Some)
     }
+}
+
+/// The matrix ffmpeg converts with: what the stream declares, else BT.709 for HD and
+/// BT.601 below (what players assume); BT.709 after tone mapping.
+fn matrix(v: &VideoFacts) -> &'static str {
+    if v.is_hdr() {
+        return "bt709";
+    }
+    match v.color_space.as_str() {
+        "bt709" => "bt709",
+        "bt470bg" | "smpte170m" | "bt601" => "bt601",
+        "bt2020nc" | "bt2020c" => "bt2020",
+        _ if v.height >= 720 => "bt709",
+        _ => "bt601",
+    }
+}
+
+fn y4m_matrix(v: &VideoFacts) -> y4m::Matrix {
+    match matrix(v) {
+        "bt601" => y4m::Matrix::Bt601,
+        "bt2020" => y4m::Matrix::Bt2020,
+        _ => y4m::Matrix::Bt709,
+    }
+}
+
+/// The filters for the YCbCr route, `None` when the stream needs ffmpeg's conversion
+/// (HDR tone mapping, more than 8 bits, other chroma layouts). Scaling, when the
+/// largest output is smaller or the pixels are not square, stays in ffmpeg.
+fn yuv_chain(v: &VideoFacts, scale: f64) -> Option<String> {
+    if v.is_hdr() || !matches!(v.pixel_format.as_str(), "yuv420p" | "yuvj420p") {
+        return None;
+    }
+    let s = scale.min(1.0);
+    if s >= 1.0 && (v.sample_aspect - 1.0).abs() < 1e-6 {
+        return Some("null".into());
+    }
+    Some(format!(
+        "scale=w='max(1,round(iw*sar*{s}))':h='max(1,round(ih*{s}))':flags=bicubic,setsar=1"
+    ))
 }
 
 /// The timestamp a fixed position means for this clip: a clip shorter than the position
@@ -135,17 +216,7 @@ fn filter_chain(v: &VideoFacts, scale: f64) -> String {
                 .to_string(),
         );
     }
-    let matrix = if v.is_hdr() {
-        "bt709"
-    } else {
-        match v.color_space.as_str() {
-            "bt709" => "bt709",
-            "bt470bg" | "smpte170m" | "bt601" => "bt601",
-            "bt2020nc" | "bt2020c" => "bt2020",
-            _ if v.height >= 720 => "bt709",
-            _ => "bt601",
-        }
-    };
+    let matrix = matrix(v);
     let range = if v.color_range == "pc" && !v.is_hdr() {
         "pc"
     } else {
@@ -183,32 +254,18 @@ impl Extractor for Ffmpeg {
         Ok(())
     }
 
+    /// Facts from the MP4 / QuickTime boxes when they state them all, else from ffprobe.
     fn probe(
         &self,
         file: &Path,
         media: MediaType,
         deadline: Instant,
     ) -> Result<Facts, ExtractError> {
-        let mut args = os(&["-v", "error", "-hide_banner"]);
-        args.extend(self.input(media)?);
-        args.extend(os(&[
-            "-show_streams",
-            "-show_format",
-            "-print_format",
-            "json",
-        ]));
-        args.push(file.as_os_str().to_owned());
-        let out = self
-            .sandbox
-            .run(&self.ffprobe, &args, deadline)
-            .map_err(|f| match f.into_error("ffprobe") {
-                // libavutil refuses frame sizes past ~16k² outright: a header claiming one.
-                ExtractError::Corrupt(m) if m.contains("Picture size") => {
-                    ExtractError::LimitExceeded(format!("frame size: {m}"))
-                }
-                e => e,
-            })?;
-        let facts = ffprobe::parse(&out.stdout)?;
+        let boxed = matches!(media, MediaType::Mp4 | MediaType::QuickTime);
+        let facts = match boxed.then(|| mp4::probe(file)).flatten() {
+            Some(facts) => facts,
+            None => self.ffprobe(file, media, deadline)?,
+        };
         ffprobe::check(&facts, self.max_seconds, self.max_pixels)?;
         Ok(Facts::Video(facts))
     }

@@ -14,19 +14,22 @@
 //! kills the tool.
 //!
 //! ```text
-//! sniffed type → probe (ffprobe / pdfinfo: facts, limits) → per distinct rule:
+//! sniffed type → probe (MP4 boxes or ffprobe / pdfinfo: facts, limits) → per distinct rule:
 //!   extract (ffmpeg / pdftoppm → PPM on stdout) → engine cascade → every output
 //! ```
 
+mod avc;
 pub mod best;
 pub mod error;
 pub mod facts;
 pub mod ffmpeg;
 mod ffprobe;
+pub mod mp4;
 pub mod poppler;
 pub mod ppm;
 pub mod sandbox;
 mod set;
+pub mod y4m;
 
 use std::path::Path;
 use std::time::Instant;
