@@ -2,7 +2,7 @@
 //!
 //! - the MP4 / QuickTime box reader (`extract::mp4`) against ffprobe: on every clip it
 //!   answers for, its facts must be ffprobe's; and it must answer for the clips it is there
-//!   for (H.264 of every chroma format, range and colour; HEVC and AV1 with an `nclx` box),
+//!   for (H.264 and HEVC of every chroma format, range and colour; AV1 with an `nclx` box),
 //!   or the poster job quietly pays for an ffprobe run again;
 //! - the YCbCr → RGB conversion of 8-bit 4:2:0 frames (`extract::y4m`) against ffmpeg's own
 //!   accurate conversion with the same matrix and range.
@@ -132,6 +132,34 @@ fn generated(dir: &Path) -> Vec<PathBuf> {
                 "tv",
             ],
         ),
+        clip(
+            dir,
+            "hevc_full_sar.mov",
+            "320x240",
+            "setsar=4/3",
+            &[
+                "-c:v",
+                "libx265",
+                "-x265-params",
+                "log-level=error",
+                "-pix_fmt",
+                "yuvj420p",
+            ],
+        ),
+        clip(
+            dir,
+            "hevc10_scaling.mp4",
+            "320x240",
+            "null",
+            &[
+                "-c:v",
+                "libx265",
+                "-x265-params",
+                "log-level=error:scaling-list=default:bframes=3",
+                "-pix_fmt",
+                "yuv420p10le",
+            ],
+        ),
     ]
 }
 
@@ -187,14 +215,28 @@ fn the_box_reader_agrees_with_ffprobe_and_answers_for_the_common_clips() {
     must_answer.push(fixture("ax_h264_faststart_1080x720.mp4"));
     must_answer.push(fixture("jz_iphone4s_portrait_rot90.mov"));
     must_answer.push(fixture("mp_phone_rot180_truncated.mp4"));
+    must_answer.push(fixture("ax_iphone14pro_hevc_hlg_0.1s.mov"));
     for file in &must_answer {
         let boxed = mp4::probe(file).unwrap_or_else(|| panic!("{}: no answer", file.display()));
         let probed = tools.ffprobe(file, media_of(file), soon()).unwrap();
         same(file, &boxed, &probed);
     }
-    // HEVC without `nclx` states its range only in the stream: ffprobe decides.
-    let iphone = fixture("ax_iphone14pro_hevc_hlg_0.1s.mov");
-    assert_eq!(mp4::probe(&iphone), None);
+    // AV1 without `nclx` states its range only in the sequence header: ffprobe decides.
+    let av1 = dir.path().join("av1.mp4");
+    ffmpeg(
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=s=64x64:d=0.1",
+            "-c:v",
+            "libaom-av1",
+            "-cpu-used",
+            "8",
+        ],
+        &av1,
+    );
+    assert_eq!(mp4::probe(&av1), None);
 }
 
 #[test]

@@ -24,11 +24,13 @@ pub mod error;
 pub mod facts;
 pub mod ffmpeg;
 mod ffprobe;
+mod hevc;
 pub mod mp4;
 pub mod poppler;
 pub mod ppm;
 pub mod sandbox;
 mod set;
+mod sps;
 pub mod y4m;
 
 use std::path::Path;

@@ -3,8 +3,8 @@
 //! 200 shared libraries), a third of a 1080p poster job.
 //!
 //! Only what the file states for certain is used. Whenever something the extraction
-//! depends on is not stated here — an HEVC or AV1 stream's range without an `nclx` colour
-//! box, a codec other than H.264 / HEVC / AV1, no video track, a missing, oversized or
+//! depends on is not stated here — an AV1 stream's range without an `nclx` colour box, a
+//! codec other than H.264 / HEVC / AV1, a parameter set it cannot read, no video track, a missing, oversized or
 //! fragmented `moov` — the answer is `None` and ffprobe decides, as it does for every
 //! malformed file. `tests/video_probe.rs` holds this reader to ffprobe's answers.
 
@@ -12,7 +12,7 @@ use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
-use super::{avc, VideoFacts};
+use super::{avc, hevc, VideoFacts};
 use crate::media::boxes::{be16, be32, children, find, path};
 
 /// A `moov` bigger than this is left to ffprobe (a two-hour clip's is a few MiB).
@@ -144,12 +144,16 @@ fn coded(kind: &[u8; 4], inner: &[u8]) -> Option<Coded> {
                 colour: sps.colour,
             })
         }
-        // hvcC: chromaFormat at byte 16, bitDepthLumaMinus8 at 17.
         b"hvc1" | b"hev1" => {
-            let hvcc = find(inner, b"hvcC")?;
-            let chroma_format = (*hvcc.get(16)? & 3) as u32;
-            let bit_depth = 8 + (*hvcc.get(17)? & 7) as u32;
-            Some(unsignalled("hevc", chroma_format, bit_depth))
+            let sps = hevc::from_hvcc(find(inner, b"hvcC")?)?;
+            Some(Coded {
+                codec: "hevc",
+                chroma_format: sps.chroma_format,
+                bit_depth: sps.bit_depth,
+                sar: sps.sar,
+                full_range: sps.full_range,
+                colour: sps.colour,
+            })
         }
         // av1C byte 2: tier, high_bitdepth, twelve_bit, monochrome, subsampling x, y.
         b"av01" => {
@@ -248,7 +252,10 @@ fn pixel_format(c: &Coded, full_range: bool) -> String {
         _ => "444",
     };
     match c.bit_depth {
-        8 if full_range && c.codec != "av1" => format!("yuvj{layout}p"),
+        // ffmpeg's H.264 decoder names full-range 8-bit output `yuvj…`; HEVC's only 4:2:0.
+        8 if full_range && (c.codec == "h264" || c.codec == "hevc" && layout == "420") => {
+            format!("yuvj{layout}p")
+        }
         8 => format!("yuv{layout}p"),
         d => format!("yuv{layout}p{d}le"),
     }
