@@ -126,6 +126,23 @@ pub fn derived_key(data: &[u8]) {
     }
 }
 
+/// A `moov` payload: the box reader answers or declines, never panics, and an answer is a
+/// picture that exists: non-zero sizes, a quarter-turn rotation, finite durations.
+pub fn video_boxes(data: &[u8]) {
+    if let Some(f) = derivd::extract::mp4::from_moov(data) {
+        assert!(f.width > 0 && f.height > 0 && f.display_width > 0 && f.display_height > 0);
+        assert!(f.rotation % 90 == 0 && f.rotation < 360, "{f:?}");
+        assert!(
+            f.duration_seconds.is_finite() && f.duration_seconds >= 0.0,
+            "{f:?}"
+        );
+        assert!(
+            f.frames_per_second.is_finite() && f.sample_aspect.is_finite(),
+            "{f:?}"
+        );
+    }
+}
+
 fn transform(toml: &str) -> Arc<Transform> {
     Arc::new(Transform::parse("fuzz", toml, 256).expect("fuzz transform"))
 }

@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 secs=${1:-300}
 shift || true
 targets=("$@")
-((${#targets[@]})) || targets=(job_message s3_event derived_key image)
+((${#targets[@]})) || targets=(job_message s3_event derived_key image video_boxes)
 corpus_src=${DERIVD_CORPUS:-../shared/corpus}
 [[ -f "$corpus_src/SOURCES.md" ]] || { echo "fuzz.sh: no corpus at $corpus_src (set DERIVD_CORPUS)" >&2; exit 1; }
 cargo +nightly fuzz --help >/dev/null 2>&1 || { echo "fuzz.sh: needs cargo-fuzz on nightly (cargo install cargo-fuzz)" >&2; exit 1; }
@@ -26,7 +26,7 @@ seed() {
   mkdir -p "$dir"
   case "$target" in
     job_message | s3_event) find tests/fixtures/messages -type f -exec cp {} "$dir/" \; ;;
-    derived_key) cp fuzz/seeds/derived_key/* "$dir/" ;;
+    derived_key | video_boxes) cp "fuzz/seeds/$target"/* "$dir/" ;;
     image)
       # Every corpus image under 128 KiB: small enough for thousands of runs a second.
       find "$corpus_src"/{formats,malformed,color,orientation} -type f -size -128k -exec cp {} "$dir/" \;

@@ -73,6 +73,38 @@ fn derived_key() {
     );
 }
 
+#[test]
+fn video_boxes() {
+    replay(
+        "video_boxes",
+        &["fuzz/seeds/video_boxes"],
+        checks::video_boxes,
+    );
+    // Without a nightly toolchain, a cheap stand-in: 20,000 seeded mutations of each seed
+    // (bytes overwritten with extremes, sizes and counts included, and truncations).
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    for (_, seed) in inputs(&root.join("fuzz/seeds/video_boxes")) {
+        for _ in 0..20_000 {
+            let mut m = seed.clone();
+            for _ in 0..1 + next() % 4 {
+                let at = next() as usize % m.len();
+                m[at] = [0x00, 0xFF, 0x7F, 0x80, next() as u8][next() as usize % 5];
+            }
+            if next() % 8 == 0 {
+                m.truncate(next() as usize % m.len());
+            }
+            checks::video_boxes(&m);
+        }
+    }
+}
+
 /// The image target's finds, and the small files of the corpus's `malformed/` and
 /// `formats/` folders (the fuzzer's seeds).
 #[test]

@@ -20,8 +20,12 @@ const MAX_MOOV: u64 = 32 << 20;
 
 /// The facts of the first video track, when the boxes state all of them.
 pub fn probe(file: &Path) -> Option<VideoFacts> {
-    let moov = read_moov(file)?;
-    let trak = children(&moov)
+    from_moov(&read_moov(file)?)
+}
+
+/// The same, from a `moov` payload (what the `video_boxes` fuzz target feeds).
+pub fn from_moov(moov: &[u8]) -> Option<VideoFacts> {
+    let trak = children(moov)
         .filter(|b| &b.kind == b"trak")
         .find(|t| handler(t.body) == Some(*b"vide"))?;
     track_facts(trak.body)
