@@ -1,7 +1,7 @@
 //! An H.264 sequence parameter set (ITU-T H.264 §7.3.2.1.1), read from the `avcC` box of an
 //! MP4 sample entry as far as the VUI's colour description.
 
-use super::sps::{unescape, vui, Bits, Sps};
+use super::sps::{unescape, with_vui, Bits, Sps};
 
 /// The first SPS of an `avcC` payload.
 pub fn from_avcc(avcc: &[u8]) -> Option<Sps> {
@@ -48,17 +48,7 @@ fn parse(rbsp: &[u8]) -> Option<Sps> {
         return None;
     }
     skip_frame_structure(&mut r)?;
-    let mut sps = Sps {
-        chroma_format,
-        bit_depth,
-        sar: None,
-        full_range: None,
-        colour: None,
-    };
-    if r.flag()? {
-        vui(&mut r, &mut sps)?;
-    }
-    Some(sps)
+    with_vui(&mut r, chroma_format, bit_depth)
 }
 
 /// From `log2_max_frame_num_minus4` to `frame_cropping`: nothing derivd needs.

@@ -2,7 +2,7 @@
 //! sample entry as far as the VUI's colour description. iPhone clips state their range only
 //! here (their QuickTime `nclc` box has none).
 
-use super::sps::{unescape, vui, Bits, Sps};
+use super::sps::{unescape, with_vui, Bits, Sps};
 
 /// NAL unit type of a sequence parameter set.
 const SPS_NAL: u8 = 33;
@@ -52,16 +52,7 @@ fn parse(rbsp: &[u8]) -> Option<Sps> {
     }
     let poc_lsb_bits = r.ue()? + 4;
     coding_structure(&mut r, sub_layers, poc_lsb_bits)?;
-    let mut sps = Sps {
-        chroma_format,
-        bit_depth,
-        sar: None,
-        full_range: None,
-        colour: None,
-    };
-    if r.flag()? {
-        vui(&mut r, &mut sps)?;
-    }
+    let mut sps = with_vui(&mut r, chroma_format, bit_depth)?;
     // The decoder reads an unsignalled range as limited.
     sps.full_range = Some(sps.full_range.unwrap_or(false));
     Some(sps)

@@ -12,6 +12,7 @@ use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
+use super::sps::Sps;
 use super::{avc, hevc, VideoFacts};
 use crate::media::boxes::{be16, be32, children, find, path};
 
@@ -80,6 +81,19 @@ struct Coded {
     colour: Option<(u8, u8, u8)>,
 }
 
+impl Coded {
+    fn from_sps(codec: &'static str, sps: Sps) -> Self {
+        Coded {
+            codec,
+            chroma_format: sps.chroma_format,
+            bit_depth: sps.bit_depth,
+            sar: sps.sar,
+            full_range: sps.full_range,
+            colour: sps.colour,
+        }
+    }
+}
+
 fn track_facts(trak: &[u8]) -> Option<VideoFacts> {
     let mdia = find(trak, b"mdia")?;
     let seconds = media_duration(find(mdia, b"mdhd")?)?;
@@ -137,28 +151,14 @@ fn track_facts(trak: &[u8]) -> Option<VideoFacts> {
 
 fn coded(kind: &[u8; 4], inner: &[u8]) -> Option<Coded> {
     match kind {
-        b"avc1" | b"avc3" => {
-            let sps = avc::from_avcc(find(inner, b"avcC")?)?;
-            Some(Coded {
-                codec: "h264",
-                chroma_format: sps.chroma_format,
-                bit_depth: sps.bit_depth,
-                sar: sps.sar,
-                full_range: sps.full_range,
-                colour: sps.colour,
-            })
-        }
-        b"hvc1" | b"hev1" => {
-            let sps = hevc::from_hvcc(find(inner, b"hvcC")?)?;
-            Some(Coded {
-                codec: "hevc",
-                chroma_format: sps.chroma_format,
-                bit_depth: sps.bit_depth,
-                sar: sps.sar,
-                full_range: sps.full_range,
-                colour: sps.colour,
-            })
-        }
+        b"avc1" | b"avc3" => Some(Coded::from_sps(
+            "h264",
+            avc::from_avcc(find(inner, b"avcC")?)?,
+        )),
+        b"hvc1" | b"hev1" => Some(Coded::from_sps(
+            "hevc",
+            hevc::from_hvcc(find(inner, b"hvcC")?)?,
+        )),
         // av1C byte 2: tier, high_bitdepth, twelve_bit, monochrome, subsampling x, y.
         b"av01" => {
             let b = *find(inner, b"av1C")?.get(2)?;

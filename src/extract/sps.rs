@@ -17,6 +17,21 @@ pub struct Sps {
     pub colour: Option<(u8, u8, u8)>,
 }
 
+/// The set's VUI, if it has one (the flag is next), on top of what was read before it.
+pub(super) fn with_vui(r: &mut Bits<'_>, chroma_format: u32, bit_depth: u32) -> Option<Sps> {
+    let mut sps = Sps {
+        chroma_format,
+        bit_depth,
+        sar: None,
+        full_range: None,
+        colour: None,
+    };
+    if r.flag()? {
+        vui(r, &mut sps)?;
+    }
+    Some(sps)
+}
+
 /// Removes emulation-prevention bytes (`00 00 03` → `00 00`).
 pub(super) fn unescape(nal: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(nal.len());
@@ -54,7 +69,7 @@ const SAR_TABLE: [(u32, u32); 17] = [
 ];
 
 /// The VUI up to the colour description (the rest is not needed).
-pub(super) fn vui(r: &mut Bits<'_>, sps: &mut Sps) -> Option<()> {
+fn vui(r: &mut Bits<'_>, sps: &mut Sps) -> Option<()> {
     if r.flag()? {
         let idc = r.bits(8)?;
         sps.sar = match idc {

@@ -3,6 +3,7 @@
 //! inside the top-level preview `uuid` box. Orientation comes from `CMT1`, a TIFF IFD0.
 
 use super::{jpeg_size, Preview};
+use crate::media::boxes::{children, Box};
 use crate::media::ifd::Tiff;
 
 /// `moov/uuid` holding CNCV, CMT1..4 and THMB.
@@ -14,29 +15,9 @@ const JPEG_WITHIN: usize = 32;
 /// Most boxes read (a CR3 has about 60).
 const MAX_BOXES: usize = 4096;
 
-/// One box: its type and payload (after the size/type header).
-struct Box<'a> {
-    kind: [u8; 4],
-    payload: &'a [u8],
-}
-
-/// The boxes in `b`, in order; stops at the first that does not fit.
+/// The boxes in `b`, in order, at most [`MAX_BOXES`]; stops at the first that does not fit.
 fn boxes(b: &[u8]) -> impl Iterator<Item = Box<'_>> {
-    let mut rest = b;
-    std::iter::from_fn(move || {
-        let size = u32::from_be_bytes(rest.get(0..4)?.try_into().ok()?) as u64;
-        let kind: [u8; 4] = rest.get(4..8)?.try_into().ok()?;
-        let (header, size) = match size {
-            0 => (8, rest.len() as u64),
-            1 => (16, u64::from_be_bytes(rest.get(8..16)?.try_into().ok()?)),
-            s => (8, s),
-        };
-        let size = usize::try_from(size).ok().filter(|&s| s >= header)?;
-        let payload = rest.get(header..size)?;
-        rest = &rest[size..];
-        Some(Box { kind, payload })
-    })
-    .take(MAX_BOXES)
+    children(b).take(MAX_BOXES)
 }
 
 /// Every preview candidate (THMB, PRVW) and CMT1's orientation.
@@ -44,25 +25,25 @@ pub fn previews(bytes: &[u8]) -> (Vec<Preview<'_>>, Option<u8>) {
     let mut found = Vec::new();
     let mut orientation = None;
     for top in boxes(bytes) {
-        match (&top.kind, top.payload.get(0..16)) {
+        match (&top.kind, top.body.get(0..16)) {
             (b"moov", _) => {
-                for uuid in boxes(top.payload).filter(|b| &b.kind == b"uuid") {
-                    if uuid.payload.get(0..16) != Some(&CANON_UUID[..]) {
+                for uuid in boxes(top.body).filter(|b| &b.kind == b"uuid") {
+                    if uuid.body.get(0..16) != Some(&CANON_UUID[..]) {
                         continue;
                     }
-                    for inner in boxes(&uuid.payload[16..]) {
+                    for inner in boxes(&uuid.body[16..]) {
                         match &inner.kind {
-                            b"THMB" => found.extend(jpeg_in(inner.payload)),
-                            b"CMT1" => orientation = cmt1_orientation(inner.payload),
+                            b"THMB" => found.extend(jpeg_in(inner.body)),
+                            b"CMT1" => orientation = cmt1_orientation(inner.body),
                             _ => {}
                         }
                     }
                 }
             }
             (b"uuid", Some(id)) if id == PREVIEW_UUID => {
-                let inner = top.payload.get(24..).unwrap_or_default();
+                let inner = top.body.get(24..).unwrap_or_default();
                 let prvw = boxes(inner).filter(|b| &b.kind == b"PRVW");
-                found.extend(prvw.filter_map(|b| jpeg_in(b.payload)));
+                found.extend(prvw.filter_map(|b| jpeg_in(b.body)));
             }
             _ => {}
         }
