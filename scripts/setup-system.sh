@@ -9,7 +9,8 @@
 #            libheif-dev gives the linker libheif.so for the HEIC/AVIF decoder's binding;
 #            libtiff-dev libtiff's headers and link library for the TIFF decoder, src/engine/tiff/)
 #   runtime  what a running derivd process needs next to its binary: ffmpeg/ffprobe and
-#            poppler (pdftoppm/pdfinfo) run as separate processes for video and PDF sources;
+#            poppler (pdftoppm/pdfinfo) run as separate processes for video and PDF sources,
+#            each started through util-linux's prlimit (essential in Debian; named anyway);
 #            libheif1 (with libde265 and dav1d/aom) decodes HEIC and AVIF in-process;
 #            libtiff6, the shared library the TIFF decoder links
 #            and a font (fonts-dejavu-core) for text in SVG sources
@@ -24,7 +25,7 @@
 set -euo pipefail
 
 BUILD_PACKAGES=(build-essential pkg-config cmake nasm libheif-dev libtiff-dev)
-RUNTIME_PACKAGES=(ca-certificates ffmpeg poppler-utils libheif1 libtiff6 fonts-dejavu-core)
+RUNTIME_PACKAGES=(ca-certificates ffmpeg poppler-utils util-linux libheif1 libtiff6 fonts-dejavu-core)
 TEST_PACKAGES=(curl python3 python3-venv strace)
 
 groups=()
