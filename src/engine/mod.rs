@@ -43,6 +43,7 @@ mod heif;
 mod jpeg;
 mod jxl;
 mod limits;
+mod metadata;
 mod orient;
 mod placeholder;
 mod planar;
