@@ -4,7 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::spec::{bad, SpecError};
+use super::spec::{bad, OutputSpec, SpecError};
+use crate::media::OutputFormat;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -66,8 +67,72 @@ impl MetadataRules {
         })
     }
 
+    /// AVIF outputs are written without metadata (libheif's metadata calls are not bound
+    /// yet): a transform that asks for any with an AVIF output is refused rather than
+    /// silently given none.
+    pub(super) fn check_formats(&self, outputs: &[&OutputSpec]) -> Result<(), SpecError> {
+        let avif = outputs.iter().any(|o| o.format == OutputFormat::Avif);
+        if avif && self.needs_source_blocks() {
+            let key = if self.metadata != MetadataPolicy::Strip {
+                "metadata"
+            } else {
+                "icc"
+            };
+            return Err(bad(
+                key,
+                "AVIF outputs carry no metadata or ICC profile yet",
+            ));
+        }
+        Ok(())
+    }
+
     /// True when the engine has to read the source's metadata blocks at all.
     pub fn needs_source_blocks(&self) -> bool {
         self.metadata != MetadataPolicy::Strip || self.icc == IccPolicy::Keep
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::catalogue::spec::{IccPolicy, MetadataPolicy, Transform};
+
+    const BASE: &str = "description = \"x\"\naccepts = [\"image/*\"]\n";
+    const REST: &str = "[output]\nformat = \"jpeg\"\n[resize]\nmode = \"fit\"\nwidth = 9\n";
+
+    fn parse(keys: &str) -> Result<Transform, crate::catalogue::spec::SpecError> {
+        Transform::parse("t", &format!("{BASE}{keys}\n{REST}"), 8192)
+    }
+
+    #[test]
+    fn defaults_keep_the_digest_every_other_value_changes_it() {
+        let plain = parse("").unwrap();
+        let explicit = parse("metadata = \"strip\"\nkeep_gps = false\nicc = \"convert\"").unwrap();
+        assert_eq!(plain.digest, explicit.digest);
+        assert_eq!(
+            (plain.metadata, plain.keep_gps, plain.icc),
+            (MetadataPolicy::Strip, false, IccPolicy::Convert)
+        );
+        let others = [
+            "metadata = \"copyright\"",
+            "metadata = \"keep\"",
+            "metadata = \"keep\"\nkeep_gps = true",
+            "icc = \"keep\"",
+        ];
+        let mut digests: Vec<String> = others.iter().map(|k| parse(k).unwrap().digest).collect();
+        digests.push(plain.digest);
+        digests.sort();
+        digests.dedup();
+        assert_eq!(digests.len(), others.len() + 1);
+    }
+
+    #[test]
+    fn bad_values_name_the_key() {
+        let e = parse("metadata = \"copyright\"\nkeep_gps = true").unwrap_err();
+        assert_eq!(e.key, "keep_gps");
+        assert_eq!(parse("keep_gps = true").unwrap_err().key, "keep_gps");
+        assert_eq!(parse("metadata = \"all\"").unwrap_err().key, "metadata");
+        assert_eq!(parse("icc = \"p3\"").unwrap_err().key, "icc");
+        let avif = format!("{BASE}icc = \"keep\"\n{}", REST.replace("jpeg", "avif"));
+        assert_eq!(Transform::parse("t", &avif, 8192).unwrap_err().key, "icc");
     }
 }
