@@ -2,7 +2,8 @@
 //! WebP (libwebp, lossy, see [`WEBP_METHOD`]), PNG (`image`'s encoder), AVIF (libheif with
 //! libaom, `avif_out`).
 //!
-//! Outputs carry no metadata at all: no EXIF, XMP, IPTC or ICC (pixels are sRGB already).
+//! Outputs leave here without metadata: no EXIF, XMP, IPTC or ICC (pixels are sRGB already).
+//! What a transform keeps is spliced into the encoded bytes afterwards (`metadata/`).
 
 use image::codecs::png::{CompressionType, FilterType, PngEncoder};
 use image::{ExtendedColorType, ImageEncoder};

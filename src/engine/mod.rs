@@ -10,7 +10,7 @@
 //!   → for each transform, most detailed first:
 //!       resize+crop from the smallest earlier output that covers it (cascade.rs),
 //!         or from the decode — then → sRGB and upright (on the small image)
-//!       → flatten alpha if JPEG → encode
+//!       → flatten alpha if JPEG → encode → metadata the transform keeps (`metadata/`)
 //!   → (when asked) the placeholders: an uncropped ≤ 100 px preview from the smallest
 //!     whole-frame output that covers it, else the decode → ThumbHash, BlurHash, colour
 //! ```
