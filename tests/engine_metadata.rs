@@ -259,3 +259,44 @@ fn damaged_sources_still_render_under_keep() {
         }
     }
 }
+
+/// The real-world files of the shared corpus (camera EXIF with maker notes, GPS and
+/// thumbnails, Photoshop IPTC, Adobe XMP, wide-gamut, grey and CMYK profiles): what
+/// exiftool finds in each source is what each policy's output has.
+#[test]
+fn corpus_sources_keep_what_the_policy_says() {
+    let job = [
+        transform("copy", "jpeg", 128, "metadata = \"copyright\""),
+        transform("keep", "jpeg", 128, "metadata = \"keep\""),
+        transform("icc", "webp", 128, "icc = \"keep\""),
+    ];
+    let files = ["color", "orientation", "photos"].map(common::images::corpus_dir);
+    for (name, src) in files.into_iter().flatten() {
+        let s = tags(&src);
+        let out = render(&src, &job);
+        let [c, k, i] = [0, 1, 2].map(|n| tags(&out[n].bytes));
+        for (policy, t) in [("copyright", &c), ("keep", &k)] {
+            assert_eq!(gps_keys(t), Vec::<String>::new(), "{name} {policy}");
+            assert_eq!(
+                keys_where(t, |k| k.starts_with("IFD1:")),
+                Vec::<String>::new()
+            );
+            if let Some(o) = text(t, "IFD0:Orientation") {
+                assert_eq!(o, "1", "{name} {policy}");
+            }
+            for key in [
+                "IFD0:Copyright",
+                "IFD0:Artist",
+                "XMP-dc:Rights",
+                "IPTC:CopyrightNotice",
+            ] {
+                assert_eq!(text(t, key), text(&s, key), "{name} {policy} {key}");
+            }
+        }
+        assert_eq!(text(&k, "IFD0:Make"), text(&s, "IFD0:Make"), "{name}");
+        assert_eq!(text(&c, "IFD0:Make"), None, "{name}");
+        let rgb = text(&s, "ICC-header:ColorSpaceData").is_some_and(|c| c.trim() == "RGB");
+        let want = text(&s, "ICC_Profile:ProfileDescription").filter(|_| rgb);
+        assert_eq!(text(&i, "ICC_Profile:ProfileDescription"), want, "{name}");
+    }
+}
