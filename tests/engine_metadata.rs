@@ -42,7 +42,7 @@ fn render(src: &[u8], job: &[Arc<Transform>]) -> Vec<Rendition> {
 
 /// One transform per output format with the same keys.
 fn every_format(keys: &str) -> Vec<Arc<Transform>> {
-    ["jpeg", "webp", "png"]
+    ["jpeg", "webp", "png", "avif"]
         .iter()
         .map(|f| transform(f, f, 256, keys))
         .collect()

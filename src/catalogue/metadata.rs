@@ -4,8 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::spec::{bad, OutputSpec, SpecError};
-use crate::media::OutputFormat;
+use super::spec::{bad, SpecError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -67,25 +66,6 @@ impl MetadataRules {
         })
     }
 
-    /// AVIF outputs are written without metadata (libheif's metadata calls are not bound
-    /// yet): a transform that asks for any with an AVIF output is refused rather than
-    /// silently given none.
-    pub(super) fn check_formats(&self, outputs: &[&OutputSpec]) -> Result<(), SpecError> {
-        let avif = outputs.iter().any(|o| o.format == OutputFormat::Avif);
-        if avif && self.needs_source_blocks() {
-            let key = if self.metadata != MetadataPolicy::Strip {
-                "metadata"
-            } else {
-                "icc"
-            };
-            return Err(bad(
-                key,
-                "AVIF outputs carry no metadata or ICC profile yet",
-            ));
-        }
-        Ok(())
-    }
-
     /// True when the engine has to read the source's metadata blocks at all.
     pub fn needs_source_blocks(&self) -> bool {
         self.metadata != MetadataPolicy::Strip || self.icc == IccPolicy::Keep
@@ -132,7 +112,5 @@ mod tests {
         assert_eq!(parse("keep_gps = true").unwrap_err().key, "keep_gps");
         assert_eq!(parse("metadata = \"all\"").unwrap_err().key, "metadata");
         assert_eq!(parse("icc = \"p3\"").unwrap_err().key, "icc");
-        let avif = format!("{BASE}icc = \"keep\"\n{}", REST.replace("jpeg", "avif"));
-        assert_eq!(Transform::parse("t", &avif, 8192).unwrap_err().key, "icc");
     }
 }

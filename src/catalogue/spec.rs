@@ -210,7 +210,6 @@ impl Transform {
             }
         }
         let rules = MetadataRules::validate(file.metadata, file.keep_gps, file.icc)?;
-        rules.check_formats(&[&[&output][..], &variants.iter().collect::<Vec<_>>()].concat())?;
         let mut t = Transform {
             name: name.to_string(),
             description: file.description,

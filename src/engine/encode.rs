@@ -73,6 +73,21 @@ fn failure(out: &OutputSpec) -> impl Fn(String) -> EngineError + '_ {
     }
 }
 
+/// An AVIF with metadata (`metadata/`): libheif writes the blocks into the file, so they
+/// go in with the pixels rather than being spliced in afterwards as for the other formats.
+pub fn encode_avif_with(
+    frame: &super::frame::Frame,
+    out: &OutputSpec,
+    meta: avif_out::Meta<'_>,
+) -> Result<Vec<u8>, EngineError> {
+    use super::frame::Frame;
+    match frame {
+        Frame::Rgb(b) => avif_out::encode_bitmap_with(b, avif_params(out), meta),
+        Frame::Ycc(p) => avif_out::encode_planes_with(p, avif_params(out), meta),
+    }
+    .map_err(avif_failure)
+}
+
 /// Encodes YCbCr planes (the YCbCr path: JPEG, WebP and AVIF only).
 pub fn encode_planes(planes: &Planes, out: &OutputSpec) -> Result<Vec<u8>, EngineError> {
     let fail = failure(out);

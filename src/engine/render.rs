@@ -214,10 +214,10 @@ impl<'a> Fanout<'a> {
             }
         };
         deadline.check("resize")?;
-        let mut bytes = image.encode(&t.output)?;
-        if let Some(e) = &self.embeds[i] {
-            bytes = e.write(bytes, t.output.format, (plan.out_w, plan.out_h));
-        }
+        let bytes = match &self.embeds[i] {
+            None => image.encode(&t.output)?,
+            Some(e) => e.encode(&image, &t.output, (plan.out_w, plan.out_h))?,
+        };
         deadline.check("encode")?;
         let rendition = Rendition {
             transform: t.clone(),

@@ -6,12 +6,13 @@
 //!   → per output, by its policy: exif.rs (a fresh EXIF, Orientation 1, no thumbnail,
 //!     GPS only with keep_gps), xmp.rs (a rights-only packet, or the source's without GPS
 //!     and with Orientation 1), iptc.rs (datasets filtered), the ICC profile when kept
-//!   → write.rs splices them into the encoded JPEG, PNG or WebP
+//!   → write.rs splices them into the encoded JPEG, PNG or WebP; libheif writes AVIF's
 //! ```
 //!
-//! Read from JPEG, PNG, WebP and TIFF sources; written to JPEG, PNG and WebP outputs
-//! (WebP has no IPTC). AVIF outputs carry none yet, nor do the sources' other formats give
-//! any (HEIF, AVIF, JPEG XL, GIF, SVG, camera RAW beyond its preview JPEG, video, PDF).
+//! Read from JPEG, PNG, WebP and TIFF sources; written to JPEG, PNG and WebP outputs by
+//! splicing, to AVIF through libheif (WebP and AVIF have no IPTC). The sources' other
+//! formats give none (HEIF, AVIF, JPEG XL, GIF, SVG, camera RAW beyond its preview JPEG,
+//! video, PDF).
 //! Under the default (`strip`, `convert`) none of this runs: the source is not even read.
 //!
 //! Nothing here fails a job: a malformed or hostile block is left out of the output.
@@ -25,6 +26,9 @@ mod xmp;
 use std::sync::Arc;
 
 use super::color::is_rgb_profile;
+use super::frame::Frame;
+use super::{avif_out, encode, EngineError};
+use crate::catalogue::spec::OutputSpec;
 use crate::catalogue::spec::{IccPolicy, MetadataPolicy, MetadataRules};
 use crate::catalogue::Transform;
 use crate::media::OutputFormat;
@@ -82,17 +86,30 @@ impl Embed {
         *self == Embed::default()
     }
 
-    /// `encoded` (an output of `format`, `size` pixels) with the blocks in it.
-    pub fn write(&self, encoded: Vec<u8>, format: OutputFormat, size: (u32, u32)) -> Vec<u8> {
-        if self.is_empty() {
-            return encoded;
+    /// `frame` encoded as `out` says (`size` pixels) with the blocks in it: spliced into
+    /// the encoded JPEG, PNG or WebP; handed to libheif with the pixels for AVIF (which,
+    /// like WebP, has no place for IPTC).
+    pub fn encode(
+        &self,
+        frame: &Frame,
+        out: &OutputSpec,
+        size: (u32, u32),
+    ) -> Result<Vec<u8>, EngineError> {
+        if out.format == OutputFormat::Avif {
+            let meta = avif_out::Meta {
+                exif: self.exif.as_deref(),
+                xmp: self.xmp.as_deref(),
+                icc: self.icc.as_deref(),
+            };
+            return encode::encode_avif_with(frame, out, meta);
         }
-        match format {
+        let encoded = frame.encode(out)?;
+        Ok(match out.format {
             OutputFormat::Jpeg => write::jpeg(&encoded, self),
             OutputFormat::Png => write::png(&encoded, self),
             OutputFormat::Webp => write::webp(&encoded, self, size),
             OutputFormat::Avif => encoded,
-        }
+        })
     }
 }
 
