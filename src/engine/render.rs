@@ -177,12 +177,8 @@ impl<'a> Fanout<'a> {
         }
     }
 
-    fn keep_metadata(&mut self, embeds: Vec<Option<Embed>>) {
-        let fix = self.fix.is_some();
-        self.raw_colour = embeds
-            .iter()
-            .map(|e| fix && e.as_ref().is_some_and(|e| e.icc.is_some()))
-            .collect();
+    fn keep_metadata(&mut self, mut embeds: Vec<Option<Embed>>) {
+        self.raw_colour = metadata::settle_icc(&mut embeds, self.fix.is_some());
         self.embeds = embeds;
     }
 

@@ -25,7 +25,7 @@ mod xmp;
 
 use std::sync::Arc;
 
-use super::color::is_rgb_profile;
+use super::color::{icc_needs_conversion, is_rgb_profile};
 use super::frame::Frame;
 use super::{avif_out, encode, EngineError};
 use crate::catalogue::spec::OutputSpec;
@@ -111,6 +111,25 @@ impl Embed {
             OutputFormat::Avif => encoded,
         })
     }
+}
+
+/// Which outputs stay in the source's colour space: those that keep a profile while the
+/// decode left its conversion pending (`pending`). A kept profile that is not sRGB but
+/// was not left pending (the decoder did not use it: libtiff's CIELab → RGB, say) would
+/// mislabel the converted pixels, so it is dropped.
+pub fn settle_icc(embeds: &mut [Option<Embed>], pending: bool) -> Vec<bool> {
+    for slot in embeds.iter_mut() {
+        if let Some(e) = slot {
+            if !pending && e.icc.as_deref().is_some_and(icc_needs_conversion) {
+                e.icc = None;
+            }
+        }
+        if slot.as_ref().is_some_and(Embed::is_empty) {
+            *slot = None;
+        }
+    }
+    let kept = |e: &Option<Embed>| pending && e.as_ref().is_some_and(|e| e.icc.is_some());
+    embeds.iter().map(kept).collect()
 }
 
 /// Each transform's blocks, by index; `None` where a transform keeps nothing.

@@ -54,3 +54,31 @@ fn blocks_over_the_metadata_limit_are_left_out() {
     assert_eq!(b.icc, None);
     assert!(b.xmp.is_some());
 }
+
+#[test]
+fn a_wide_gamut_profile_is_kept_only_over_pixels_left_in_it() {
+    let p3 = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/metadata/display_p3.png"
+    ));
+    let p3 = read(&p3.unwrap(), 1 << 20).icc.unwrap().into_owned();
+    let with = |icc: Vec<u8>| {
+        Some(Embed {
+            icc: Some(icc),
+            ..Embed::default()
+        })
+    };
+    let mut pending = vec![with(p3.clone()), None];
+    assert_eq!(settle_icc(&mut pending, true), [true, false]);
+    assert!(pending[0].is_some());
+    let mut converted = vec![with(p3)];
+    assert_eq!(settle_icc(&mut converted, false), [false]);
+    assert_eq!(converted[0], None, "a P3 profile over sRGB pixels");
+    let srgb = lcms2::Profile::new_srgb().icc().unwrap();
+    let mut same = vec![with(srgb)];
+    assert_eq!(settle_icc(&mut same, false), [false]);
+    assert!(
+        same[0].is_some(),
+        "an sRGB profile describes the pixels either way"
+    );
+}
