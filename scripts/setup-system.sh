@@ -17,7 +17,8 @@
 #            (the container's runtime stage installs only this group)
 #   test     what the test suite and the lint gates need besides (moto and the linters run
 #            from Python virtual environments; curl probes the servers the tests start;
-#            strace traces the local store's fsyncs)
+#            strace traces the local store's fsyncs; libimage-exiftool-perl's exiftool reads
+#            the outputs' EXIF/XMP/IPTC/ICC back as an independent parser in the metadata tests)
 #
 # On Debian/Ubuntu as root, missing packages are installed with apt-get. Otherwise the script
 # prints one line naming exactly what to install and exits 1. `--check` never installs.
@@ -26,7 +27,7 @@ set -euo pipefail
 
 BUILD_PACKAGES=(build-essential pkg-config cmake nasm libheif-dev libtiff-dev)
 RUNTIME_PACKAGES=(ca-certificates ffmpeg poppler-utils util-linux libheif1 libtiff6 fonts-dejavu-core)
-TEST_PACKAGES=(curl python3 python3-venv strace)
+TEST_PACKAGES=(curl python3 python3-venv strace libimage-exiftool-perl)
 
 groups=()
 check_only=false

@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+pub use super::metadata::{IccPolicy, MetadataPolicy, MetadataRules};
 use super::output::{validate_output, OutputFile};
 pub use super::output::{OutputSpec, DEFAULT_AVIF_SPEED, MAX_AVIF_SPEED};
 use super::rule::{At, Rule};
@@ -55,14 +56,6 @@ impl Gravity {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum MetadataPolicy {
-    /// No EXIF, XMP, IPTC or ICC in the output (pixels are converted to sRGB first).
-    #[default]
-    Strip,
-}
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct TransformFile {
@@ -72,6 +65,10 @@ struct TransformFile {
     cache_control: Option<String>,
     #[serde(default)]
     metadata: MetadataPolicy,
+    #[serde(default)]
+    keep_gps: bool,
+    #[serde(default)]
+    icc: IccPolicy,
     output: OutputFile,
     resize: ResizeFile,
     #[serde(default)]
@@ -123,6 +120,12 @@ pub struct Transform {
     pub resize: ResizeSpec,
     pub cache_control: Option<String>,
     pub metadata: MetadataPolicy,
+    /// `metadata = "keep"` only: keep the GPS position too.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub keep_gps: bool,
+    /// Convert to sRGB (default) or keep an RGB source's profile (`catalogue/metadata.rs`).
+    #[serde(skip_serializing_if = "IccPolicy::is_convert")]
+    pub icc: IccPolicy,
     /// Frame and page rules for video and PDF sources (`[source.*]`).
     pub source: SourceRules,
     /// The outputs of a transform with `variants`, preferred first (`output` is one of
@@ -206,6 +209,7 @@ impl Transform {
                 return Err(bad("cache_control", "must be a non-empty header value"));
             }
         }
+        let rules = MetadataRules::validate(file.metadata, file.keep_gps, file.icc)?;
         let mut t = Transform {
             name: name.to_string(),
             description: file.description,
@@ -213,7 +217,9 @@ impl Transform {
             output,
             resize,
             cache_control: file.cache_control,
-            metadata: file.metadata,
+            metadata: rules.metadata,
+            keep_gps: rules.keep_gps,
+            icc: rules.icc,
             source,
             variants,
             is_variant: false,
@@ -238,8 +244,23 @@ impl Transform {
         if !self.variants.is_empty() {
             canonical["variants"] = serde_json::json!(self.variants);
         }
+        if self.keep_gps {
+            canonical["keep_gps"] = serde_json::json!(true);
+        }
+        if self.icc != IccPolicy::Convert {
+            canonical["icc"] = serde_json::json!(self.icc);
+        }
         let hash = Sha256::digest(canonical.to_string().as_bytes());
         hex::encode(&hash[..8])
+    }
+
+    /// The metadata keys, as the engine takes them.
+    pub fn metadata_rules(&self) -> MetadataRules {
+        MetadataRules {
+            metadata: self.metadata,
+            keep_gps: self.keep_gps,
+            icc: self.icc,
+        }
     }
 
     pub fn accepts(&self, media: MediaType) -> bool {

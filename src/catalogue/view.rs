@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use super::spec::{ResizeSpec, Transform};
+use super::spec::{IccPolicy, MetadataPolicy, ResizeSpec, Transform};
 use super::Catalogue;
 use crate::keys::KeyLayout;
 use crate::media::{MediaKind, MediaRange, MediaType};
@@ -47,6 +47,13 @@ pub struct TransformEntry {
     /// The frame (`video`) or page (`pdf`) rule the transform uses for those sources.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub source_rules: BTreeMap<&'static str, String>,
+    /// Which EXIF/XMP/IPTC the outputs carry: `strip`, `copyright` or `keep`.
+    pub metadata: MetadataPolicy,
+    /// Shown when `metadata = "keep"` keeps the GPS position too.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub keep_gps: bool,
+    /// `convert` (outputs are sRGB) or `keep` (an RGB source's profile is embedded).
+    pub icc: IccPolicy,
     /// Changes whenever the output for the same source would change.
     pub digest: String,
     /// For a transform made in several formats: each, preferred first (the output
@@ -179,6 +186,9 @@ fn entry(t: &Transform, layout: &KeyLayout) -> TransformEntry {
         quality: t.output.quality,
         cache_control: t.cache_control.clone(),
         source_rules: source_rules(t),
+        metadata: t.metadata,
+        keep_gps: t.keep_gps,
+        icc: t.icc,
         digest: t.digest.clone(),
         variants: t
             .variants

@@ -84,6 +84,11 @@ pub fn icc_needs_conversion(icc: &[u8]) -> bool {
     Profile::new_icc(icc).is_ok_and(|p| needs_rgb_conversion(&p))
 }
 
+/// True for a readable RGB profile: the only kind an RGB output can carry (`icc = "keep"`).
+pub fn is_rgb_profile(icc: &[u8]) -> bool {
+    Profile::new_icc(icc).is_ok_and(|p| p.color_space() == ColorSpaceSignature::RgbData)
+}
+
 fn fix_for(profile: Profile) -> Option<ColorFix> {
     needs_rgb_conversion(&profile).then_some(ColorFix {
         profile,

@@ -2,7 +2,8 @@
 //! WebP (libwebp, lossy, see [`WEBP_METHOD`]), PNG (`image`'s encoder), AVIF (libheif with
 //! libaom, `avif_out`).
 //!
-//! Outputs carry no metadata at all: no EXIF, XMP, IPTC or ICC (pixels are sRGB already).
+//! Outputs leave here without metadata: no EXIF, XMP, IPTC or ICC (pixels are sRGB already).
+//! What a transform keeps is spliced into the encoded bytes afterwards (`metadata/`).
 
 use image::codecs::png::{CompressionType, FilterType, PngEncoder};
 use image::{ExtendedColorType, ImageEncoder};
@@ -70,6 +71,21 @@ fn failure(out: &OutputSpec) -> impl Fn(String) -> EngineError + '_ {
         format: out.format.name().to_string(),
         message,
     }
+}
+
+/// An AVIF with metadata (`metadata/`): libheif writes the blocks into the file, so they
+/// go in with the pixels rather than being spliced in afterwards as for the other formats.
+pub fn encode_avif_with(
+    frame: &super::frame::Frame,
+    out: &OutputSpec,
+    meta: avif_out::Meta<'_>,
+) -> Result<Vec<u8>, EngineError> {
+    use super::frame::Frame;
+    match frame {
+        Frame::Rgb(b) => avif_out::encode_bitmap_with(b, avif_params(out), meta),
+        Frame::Ycc(p) => avif_out::encode_planes_with(p, avif_params(out), meta),
+    }
+    .map_err(avif_failure)
 }
 
 /// Encodes YCbCr planes (the YCbCr path: JPEG, WebP and AVIF only).

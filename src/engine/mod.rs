@@ -10,7 +10,7 @@
 //!   → for each transform, most detailed first:
 //!       resize+crop from the smallest earlier output that covers it (cascade.rs),
 //!         or from the decode — then → sRGB and upright (on the small image)
-//!       → flatten alpha if JPEG → encode
+//!       → flatten alpha if JPEG → encode → metadata the transform keeps (`metadata/`)
 //!   → (when asked) the placeholders: an uncropped ≤ 100 px preview from the smallest
 //!     whole-frame output that covers it, else the decode → ThumbHash, BlurHash, colour
 //! ```
@@ -43,6 +43,7 @@ mod heif;
 mod jpeg;
 mod jxl;
 mod limits;
+mod metadata;
 mod orient;
 mod placeholder;
 mod planar;

@@ -18,6 +18,7 @@ use super::color::ColorFix;
 use super::decode::{Decoded, Source};
 use super::frame::Frame;
 use super::geometry::{self, Focus, Plan, Rect};
+use super::metadata::{self, Embed};
 use super::placeholder::{self, Placeholders};
 use super::resize::ThreadResizer;
 use super::{attention, cascade, encode, orient, resize, scratch};
@@ -39,7 +40,10 @@ pub(super) fn render(
     deadline.check("plan")?;
     let decoded = decode_once(src, transforms, &plans)?;
     deadline.check("decode")?;
+    let (container, max_metadata) = src.container();
+    let embeds = metadata::plan(container, max_metadata, transforms);
     let mut fanout = Fanout::new(src, decoded, transforms, plans, opts.focus);
+    fanout.keep_metadata(embeds);
     let out = fanout.make_all(deadline).and_then(|renditions| {
         let placeholders = match opts.placeholders {
             true => Some(fanout.placeholders()?),
@@ -136,6 +140,11 @@ struct Fanout<'a> {
     made: Vec<Option<Frame>>,
     sources: Vec<usize>,
     resizer: ThreadResizer,
+    /// What each output carries (`metadata/`); `None` for most.
+    embeds: Vec<Option<Embed>>,
+    /// Outputs left in the source's colour space (`icc = "keep"` with a profile that is
+    /// not sRGB): they neither serve nor are served by converted outputs.
+    raw_colour: Vec<bool>,
 }
 
 impl<'a> Fanout<'a> {
@@ -163,7 +172,14 @@ impl<'a> Fanout<'a> {
             made: vec![None; transforms.len()],
             sources: Vec::new(),
             resizer: resize::thread_resizer(),
+            embeds: vec![None; transforms.len()],
+            raw_colour: vec![false; transforms.len()],
         }
+    }
+
+    fn keep_metadata(&mut self, mut embeds: Vec<Option<Embed>>) {
+        self.raw_colour = metadata::settle_icc(&mut embeds, self.fix.is_some());
+        self.embeds = embeds;
     }
 
     fn make_all(&mut self, deadline: Deadline) -> Result<Vec<Rendition>, EngineError> {
@@ -188,12 +204,16 @@ impl<'a> Fanout<'a> {
                 Cow::Owned(base.resize(&mut self.resizer, crop, size, &t.output, 1)?)
             }
             None => {
-                let (resizer, fix) = (&mut self.resizer, self.fix.as_mut());
+                let fix = self.fix.as_mut().filter(|_| !self.raw_colour[i]);
+                let resizer = &mut self.resizer;
                 from_decode(&self.decoded, fix, resizer, &self.geo, t, plan)?
             }
         };
         deadline.check("resize")?;
-        let bytes = image.encode(&t.output)?;
+        let bytes = match &self.embeds[i] {
+            None => image.encode(&t.output)?,
+            Some(e) => e.encode(&image, &t.output, (plan.out_w, plan.out_h))?,
+        };
         deadline.check("encode")?;
         let rendition = Rendition {
             transform: t.clone(),
@@ -217,6 +237,9 @@ impl<'a> Fanout<'a> {
     fn earlier_source(&self, i: usize) -> Option<usize> {
         let (plan, out) = (&self.plans[i], &self.transforms[i].output);
         let usable = |j: usize| {
+            if self.raw_colour[j] != self.raw_colour[i] {
+                return false;
+            }
             let base = self.made[j].as_ref().expect("sources are kept");
             base.chroma_covers(
                 crop_in(base, plan, self.geo.up),
@@ -261,6 +284,7 @@ impl<'a> Fanout<'a> {
         let base = self
             .sources
             .iter()
+            .filter(|&&j| !self.raw_colour[j])
             .filter_map(|&j| self.made[j].as_ref())
             .filter(|f| f.size().0 >= pw && f.size().1 >= ph)
             .min_by_key(|f| f.size().0 as u64 * f.size().1 as u64);

@@ -5,6 +5,7 @@ pub mod bombs;
 pub mod clips;
 pub mod cluster;
 pub mod embedded_queue;
+pub mod exiftool;
 pub mod facts;
 pub mod fault_proxy;
 pub mod images;

@@ -137,6 +137,24 @@ extern "C" {
         out_handle: *mut *mut heif_image_handle,
     ) -> heif_error;
     pub fn heif_image_handle_release(handle: *const heif_image_handle);
+    pub fn heif_image_set_raw_color_profile(
+        img: *mut heif_image,
+        fourcc: *const c_char,
+        data: *const c_void,
+        size: usize,
+    ) -> heif_error;
+    pub fn heif_context_add_exif_metadata(
+        ctx: *mut heif_context,
+        handle: *const heif_image_handle,
+        data: *const c_void,
+        size: c_int,
+    ) -> heif_error;
+    pub fn heif_context_add_XMP_metadata(
+        ctx: *mut heif_context,
+        handle: *const heif_image_handle,
+        data: *const c_void,
+        size: c_int,
+    ) -> heif_error;
     pub fn heif_context_write(
         ctx: *mut heif_context,
         writer: *mut heif_writer,

@@ -17,6 +17,7 @@ pub mod verify;
 mod wrap;
 
 pub use wrap::AvifError;
+pub use wrap::Meta;
 use wrap::{Context, Image};
 
 use super::bitmap::Bitmap;
@@ -43,6 +44,15 @@ pub struct Params {
 
 /// Encodes an RGB or RGBA bitmap (straight alpha).
 pub fn encode_bitmap(bitmap: &Bitmap, params: Params) -> Result<Vec<u8>, AvifError> {
+    encode_bitmap_with(bitmap, params, Meta::default())
+}
+
+/// [`encode_bitmap`] with metadata.
+pub fn encode_bitmap_with(
+    bitmap: &Bitmap,
+    params: Params,
+    meta: Meta<'_>,
+) -> Result<Vec<u8>, AvifError> {
     let chroma = match bitmap.channels {
         3 => ffi::HEIF_CHROMA_INTERLEAVED_RGB,
         4 => ffi::HEIF_CHROMA_INTERLEAVED_RGBA,
@@ -57,11 +67,20 @@ pub fn encode_bitmap(bitmap: &Bitmap, params: Params) -> Result<Vec<u8>, AvifErr
         row,
         (&bitmap.data, row),
     )?;
-    finish(&image, params)
+    finish(image, params, meta)
 }
 
 /// Encodes 4:2:0 YCbCr planes (full-range BT.601, as a JPEG stores them).
 pub fn encode_planes(planes: &Planes, params: Params) -> Result<Vec<u8>, AvifError> {
+    encode_planes_with(planes, params, Meta::default())
+}
+
+/// [`encode_planes`] with metadata.
+pub fn encode_planes_with(
+    planes: &Planes,
+    params: Params,
+    meta: Meta<'_>,
+) -> Result<Vec<u8>, AvifError> {
     let (w, h) = (planes.width, planes.height);
     let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
     let [y, cb, cr] = &planes.planes;
@@ -82,11 +101,11 @@ pub fn encode_planes(planes: &Planes, params: Params) -> Result<Vec<u8>, AvifErr
         image.add_plane(channel, (cw, ch), cw as usize, src)?;
     }
     image.set_srgb_nclx()?;
-    finish(&image, params)
+    finish(image, params, meta)
 }
 
 /// Sets up libaom through libheif, encodes `image` and writes the file.
-fn finish(image: &Image, params: Params) -> Result<Vec<u8>, AvifError> {
+fn finish(mut image: Image, params: Params, meta: Meta<'_>) -> Result<Vec<u8>, AvifError> {
     if !(1..=100).contains(&params.quality) || params.speed > MAX_SPEED || params.threads == 0 {
         return Err(AvifError::Input(format!("bad AVIF parameters {params:?}")));
     }
@@ -96,6 +115,9 @@ fn finish(image: &Image, params: Params) -> Result<Vec<u8>, AvifError> {
     encoder.set_integer("speed", params.speed.into())?;
     encoder.set_integer("threads", params.threads.into())?;
     encoder.set_string("chroma", "420")?;
-    ctx.encode(image, &mut encoder)?;
+    if let Some(icc) = meta.icc {
+        image.set_icc(icc)?;
+    }
+    ctx.encode(&image, &mut encoder, meta)?;
     ctx.write()
 }

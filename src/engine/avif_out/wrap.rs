@@ -58,6 +58,15 @@ fn oom(call: &'static str) -> AvifError {
     }
 }
 
+/// Metadata an AVIF carries besides the pixels (`engine/metadata/`): EXIF (a TIFF
+/// structure), an XMP packet, an ICC profile.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Meta<'a> {
+    pub exif: Option<&'a [u8]>,
+    pub xmp: Option<&'a [u8]>,
+    pub icc: Option<&'a [u8]>,
+}
+
 /// `heif_context`: the file being written.
 pub struct Context(*mut ffi::heif_context);
 
@@ -86,8 +95,14 @@ impl Context {
         Ok(Encoder(enc))
     }
 
-    /// Encodes `image` as the file's primary image (alpha, when present, as its own item).
-    pub fn encode(&mut self, image: &Image, encoder: &mut Encoder) -> Result<(), AvifError> {
+    /// Encodes `image` as the file's primary image (alpha, when present, as its own item),
+    /// with `meta`'s EXIF and XMP as items of their own.
+    pub fn encode(
+        &mut self,
+        image: &Image,
+        encoder: &mut Encoder,
+        meta: Meta<'_>,
+    ) -> Result<(), AvifError> {
         let mut handle = ptr::null_mut();
         // SAFETY: all three objects are live; NULL options mean libheif's defaults; the
         // returned handle is released at once (the context keeps its own reference).
@@ -99,11 +114,37 @@ impl Context {
                 ptr::null(),
                 &mut handle,
             );
+            let added = match check("heif_context_encode_image", e) {
+                Ok(()) => self.add_metadata(handle, meta),
+                Err(e) => Err(e),
+            };
             if !handle.is_null() {
                 ffi::heif_image_handle_release(handle);
             }
-            check("heif_context_encode_image", e)
+            added
         }
+    }
+
+    /// # Safety
+    /// `handle` is the live handle of an image encoded into this context.
+    unsafe fn add_metadata(
+        &mut self,
+        handle: *const ffi::heif_image_handle,
+        meta: Meta<'_>,
+    ) -> Result<(), AvifError> {
+        let size = |b: &[u8]| {
+            c_int::try_from(b.len()).map_err(|_| AvifError::Input("metadata size".into()))
+        };
+        if let Some(x) = meta.exif {
+            let e =
+                ffi::heif_context_add_exif_metadata(self.0, handle, x.as_ptr().cast(), size(x)?);
+            check("heif_context_add_exif_metadata", e)?;
+        }
+        if let Some(x) = meta.xmp {
+            let e = ffi::heif_context_add_XMP_metadata(self.0, handle, x.as_ptr().cast(), size(x)?);
+            check("heif_context_add_XMP_metadata", e)?;
+        }
+        Ok(())
     }
 
     /// The whole file, written through a `heif_writer` into one `Vec`.
@@ -238,6 +279,20 @@ impl Image {
             };
         }
         Ok(())
+    }
+
+    /// Embeds an ICC profile (a `colr` box of type `prof`), which readers take over nclx.
+    pub fn set_icc(&mut self, icc: &[u8]) -> Result<(), AvifError> {
+        // SAFETY: the image is live; libheif copies the profile bytes.
+        let e = unsafe {
+            ffi::heif_image_set_raw_color_profile(
+                self.0,
+                c"prof".as_ptr(),
+                icc.as_ptr().cast(),
+                icc.len(),
+            )
+        };
+        check("heif_image_set_raw_color_profile", e)
     }
 
     /// Tags the pixels as sRGB with BT.601 full-range YCbCr (JPEG's own YCbCr).

@@ -196,6 +196,15 @@ impl<'a> Source<'a> {
         }
     }
 
+    /// The source's own bytes, where its metadata lives (`metadata/read.rs`); `None` for
+    /// pixels decoded elsewhere. Also the metadata limit they are read under.
+    pub fn container(&self) -> (Option<&'a [u8]>, u64) {
+        match self.kind {
+            Kind::Raw { .. } => (None, 0),
+            _ => (Some(self.bytes), self.max_metadata),
+        }
+    }
+
     /// The largest scale [`Self::decode`] takes: 1 (no decoder enlarges), except for SVG,
     /// which is drawn at whatever size the largest output is (up to the side limit).
     pub fn max_scale(&self) -> f64 {
