@@ -9,32 +9,16 @@ mod common;
 use std::time::Duration;
 
 use common::clips::{self, read_fixture};
+use common::embedded::{notices, queue_len};
 use common::service::{embedded_config, eventually, metric, start, Running};
-use derivd::queue::embedded::{EmbeddedQueue, EmbeddedQueueSettings};
 
 const BUCKET: &str = "derivd";
 const WAIT: Duration = Duration::from_secs(120);
 
 async fn upload(svc: &Running, key: &str, bytes: Vec<u8>) {
-    let req = crate::common::source_put(key, bytes);
-    svc.app.store.put(BUCKET, req).await.unwrap();
+    common::embedded::upload(svc.app.store.as_ref(), BUCKET, key, bytes).await
 }
 
-async fn queue_len(dir: &std::path::Path, name: &str) -> (usize, usize) {
-    let db = dir.join("queue.sqlite3");
-    let q = EmbeddedQueue::open(&db, name, EmbeddedQueueSettings::default()).unwrap();
-    q.len().await.unwrap()
-}
-
-fn notices(dir: &std::path::Path) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(dir.join("notices.jsonl"))
-        .unwrap_or_default()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
-
-/// (key, bytes, transform, expected: Err(reason) or Ok((width, height))).
 type Case = (
     &'static str,
     Vec<u8>,

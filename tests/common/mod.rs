@@ -4,6 +4,7 @@
 pub mod bombs;
 pub mod clips;
 pub mod cluster;
+pub mod embedded;
 pub mod embedded_queue;
 pub mod exiftool;
 pub mod facts;
