@@ -16,6 +16,12 @@ use std::task::Poll;
 use bytes::Bytes;
 use derivd::storage::{Object, ObjectStore, PutCondition, PutRequest, StorageClass, StoreError};
 
+mod conditional;
+mod keys;
+
+pub use conditional::*;
+pub use keys::*;
+
 /// Optional, slower checks.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Options {
@@ -122,28 +128,11 @@ pub async fn get_ok(store: &dyn ObjectStore, bucket: &str, key: &str) -> Object 
     found.unwrap_or_else(|| panic!("{key:?} missing"))
 }
 
-/// A conditional put that must succeed.
+/// A conditional put that must succeed; its new ETag.
 async fn put_cond(store: &dyn ObjectStore, bucket: &str, req: PutRequest) -> String {
     let what = format!("{:?} put of {:?}", req.condition, req.key);
     let r = store.put(bucket, req).await;
     r.unwrap_or_else(|e| panic!("{what}: {e}"))
-}
-
-/// A conditional put that must fail its precondition.
-async fn put_412(store: &dyn ObjectStore, bucket: &str, req: PutRequest, what: &str) {
-    let r = store.put(bucket, req).await;
-    let ok = matches!(r, Err(StoreError::PreconditionFailed { .. }));
-    assert!(ok, "{what}: expected PreconditionFailed, got {r:?}");
-}
-
-/// A put that must be refused as an invalid key.
-async fn put_invalid(store: &dyn ObjectStore, bucket: &str, key: &str) {
-    let r = store.put(bucket, put_req(key, "x")).await;
-    let n = key.len();
-    assert!(
-        matches!(r, Err(StoreError::InvalidKey(_))),
-        "{n}-byte key: {r:?}"
-    );
 }
 
 /// Puts (or deletes) many keys, 50 at a time concurrently: moto is slow one by one.
@@ -376,140 +365,6 @@ pub async fn list_paginates(store: &dyn ObjectStore, bucket: &str) {
     assert!(first.next.is_some());
     assert_eq!(list_all(store, bucket, &p).await, (keys.clone(), 2));
     delete_many(store, bucket, &keys).await;
-}
-
-pub async fn if_absent(store: &dyn ObjectStore, bucket: &str) {
-    let key = format!("{}k", unique_prefix("if-absent"));
-    let mut req = put_req(&key, "first");
-    req.condition = PutCondition::IfAbsent;
-    let etag = put_cond(store, bucket, req.clone()).await;
-    req.bytes = Bytes::from_static(b"second");
-    put_412(store, bucket, req.clone(), "IfAbsent, exists").await;
-    let got = get_ok(store, bucket, &key).await;
-    assert_eq!((&got.bytes[..], got.meta.etag), (&b"first"[..], etag));
-    // Absent again after a delete.
-    store.delete(bucket, &key).await.unwrap();
-    put_cond(store, bucket, req).await;
-    delete_many(store, bucket, &[key]).await;
-}
-
-pub async fn if_match(store: &dyn ObjectStore, bucket: &str) {
-    let key = format!("{}k", unique_prefix("if-match"));
-    let mut req = put_req(&key, "v1");
-    req.condition = PutCondition::IfMatch("0123456789abcdef0123456789abcdef".into());
-    put_412(store, bucket, req.clone(), "IfMatch, missing").await;
-    assert!(store.head(bucket, &key).await.unwrap().is_none());
-
-    let e1 = put_ok(store, bucket, &key, "v1").await;
-    req.bytes = Bytes::from_static(b"v2");
-    put_412(store, bucket, req.clone(), "IfMatch, wrong").await;
-    req.condition = PutCondition::IfMatch(e1.clone());
-    let e2 = put_cond(store, bucket, req.clone()).await;
-    assert_ne!(e1, e2);
-    req.bytes = Bytes::from_static(b"v3");
-    put_412(store, bucket, req, "IfMatch, stale").await;
-    let got = get_ok(store, bucket, &key).await;
-    assert_eq!((&got.bytes[..], got.meta.etag), (&b"v2"[..], e2));
-    delete_many(store, bucket, &[key]).await;
-}
-
-/// Runs `n` conditional writers of distinct bytes at once; exactly one may win, and the
-/// stored object must be the winner's.
-async fn race(store: &dyn ObjectStore, bucket: &str, key: &str, cond: PutCondition, n: usize) {
-    let writer = |i: usize| {
-        let mut req = put_req(key, format!("writer {i}"));
-        req.condition = cond.clone();
-        store.put(bucket, req)
-    };
-    let results = join_all((0..n).map(writer).collect()).await;
-    let winners: Vec<usize> = (0..n).filter(|&i| results[i].is_ok()).collect();
-    assert_eq!(winners.len(), 1, "exactly one writer must win: {results:?}");
-    for r in &results {
-        let ok = matches!(r, Ok(_) | Err(StoreError::PreconditionFailed { .. }));
-        assert!(ok, "{r:?}");
-    }
-    let got = get_ok(store, bucket, key).await;
-    assert_eq!(got.bytes, format!("writer {}", winners[0]));
-    assert_eq!(&got.meta.etag, results[winners[0]].as_ref().unwrap());
-}
-
-pub async fn if_absent_race(store: &dyn ObjectStore, bucket: &str) {
-    let key = format!("{}k", unique_prefix("if-absent-race"));
-    race(store, bucket, &key, PutCondition::IfAbsent, 8).await;
-    delete_many(store, bucket, &[key]).await;
-}
-
-pub async fn if_match_race(store: &dyn ObjectStore, bucket: &str) {
-    let key = format!("{}k", unique_prefix("if-match-race"));
-    let e0 = put_ok(store, bucket, &key, "v0").await;
-    race(store, bucket, &key, PutCondition::IfMatch(e0), 8).await;
-    delete_many(store, bucket, &[key]).await;
-}
-
-/// Keys S3 accepts that a naive "key = path" store would mangle, merge or escape with.
-pub fn hostile_suffixes() -> Vec<String> {
-    let mut keys: Vec<String> = [
-        "a",
-        "a/b",
-        "a/../b",
-        "../../../../etc/passwd",
-        "./x",
-        "x/./y",
-        "x/.",
-        "x/..",
-        "with space",
-        "plus+sign",
-        "percent%20literal",
-        "percent%2Fslash",
-        "question?mark#hash&amp=1",
-        "caf\u{e9}/\u{65e5}\u{672c}\u{8a9e}/\u{1F600}",
-        "CaseOnly",
-        "caseonly",
-        "CASEONLY",
-        "double//slash",
-        "trailing/",
-        "back\\slash",
-        "tilde~and'quote\"",
-        "dir.obj",
-        ".tmp-looks-internal",
-    ]
-    .map(String::from)
-    .to_vec();
-    keys.push(format!("long/{}/end", "s".repeat(300)));
-    keys
-}
-
-pub async fn hostile_keys(store: &dyn ObjectStore, bucket: &str) {
-    let p = unique_prefix("hostile");
-    let mut keys = hostile_suffixes();
-    keys.iter_mut().for_each(|k| k.insert_str(0, &p));
-    // `p` ends in '/', so this key has a `//` and a segment with a leading slash.
-    keys.push(format!("{p}/leading-slash"));
-    // put_many stores each key's own name as its bytes.
-    put_many(store, bucket, &keys).await;
-    for k in &keys {
-        let got = get_ok(store, bucket, k).await;
-        assert_eq!((&got.bytes[..], &got.meta.key), (k.as_bytes(), k));
-    }
-    let mut want = keys.clone();
-    want.sort();
-    assert_eq!(list_all(store, bucket, &p).await.0, want);
-    delete_many(store, bucket, &keys).await;
-    assert!(list_all(store, bucket, &p).await.0.is_empty());
-}
-
-pub async fn key_length_limits(store: &dyn ObjectStore, bucket: &str) {
-    let p = unique_prefix("length");
-    // Exactly 1024 bytes, ending in a 2-byte character so the limit is counted in bytes.
-    let mut max = format!("{p}{}", "k".repeat(1024 - p.len() - 2));
-    max.push('\u{e9}');
-    assert_eq!(max.len(), 1024);
-    put_ok(store, bucket, &max, "max").await;
-    assert_eq!(&get_ok(store, bucket, &max).await.bytes[..], b"max");
-    assert_eq!(list_all(store, bucket, &p).await.0, [max.clone()]);
-    delete_many(store, bucket, &[max.clone()]).await;
-    put_invalid(store, bucket, &format!("{max}x")).await;
-    put_invalid(store, bucket, "").await;
 }
 
 pub async fn check_succeeds(store: &dyn ObjectStore, bucket: &str) {
