@@ -38,7 +38,8 @@ pub fn chroma_for(spec: &OutputSpec) -> Option<f64> {
     }
 }
 
-fn webp_quality(out: &OutputSpec) -> f32 {
+/// The quality a WebP output (still or animated) is written at.
+pub fn webp_quality(out: &OutputSpec) -> f32 {
     out.quality.unwrap_or(80) as f32
 }
 

@@ -126,6 +126,19 @@ pub fn image_crate(media: MediaType, width: u32, height: u32, color: ColorType) 
     conversions + working + FIXED
 }
 
+/// What an animated source (`frames` > 1) may add to its decode when it is rendered
+/// animated (`anim/`), at 4 bytes a canvas pixel: the frame decoder's canvases (the one it
+/// composes on, the previous one for disposal, the frame it hands out: 3), the first
+/// frame kept for the still outputs (1), and the WebP animation encoders, about 8 canvases
+/// of their output each, for outputs adding up to twice the source's area (16). Reserved
+/// for every animated source: the probe does not know the transforms.
+pub fn animation(width: u32, height: u32, frames: u64) -> u64 {
+    match frames {
+        0 | 1 => 0,
+        _ => 20 * 4 * width as u64 * height as u64 + FIXED,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
