@@ -82,10 +82,17 @@ mod tests {
     fn keep_needs_a_webp_output_and_bad_values_name_the_key() {
         let err = parse("animation = \"keep\"\n", "jpeg", "").unwrap_err();
         assert_eq!(err.key, "animation");
-        let with_variant = parse("animation = \"keep\"\n", "jpeg", "variants = [\"webp\", \"jpeg\"]\n");
+        let with_variant = parse(
+            "animation = \"keep\"\n",
+            "jpeg",
+            "variants = [\"webp\", \"jpeg\"]\n",
+        );
         let t = with_variant.unwrap();
         let out: Vec<bool> = t.variants.iter().map(|v| t.animation.animates(v)).collect();
         assert_eq!(out, [true, false], "only the webp variant is animated");
-        assert_eq!(parse("animation = \"all\"\n", "webp", "").unwrap_err().key, "animation");
+        assert_eq!(
+            parse("animation = \"all\"\n", "webp", "").unwrap_err().key,
+            "animation"
+        );
     }
 }

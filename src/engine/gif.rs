@@ -46,7 +46,12 @@ pub fn count_frames(bytes: &[u8]) -> u64 {
     let Some(&packed) = bytes.get(10) else {
         return 0;
     };
-    let mut at = HEADER + if packed & 0x80 != 0 { table_len(packed) } else { 0 };
+    let mut at = HEADER
+        + if packed & 0x80 != 0 {
+            table_len(packed)
+        } else {
+            0
+        };
     let mut frames = 0;
     loop {
         let end = match bytes.get(at) {
@@ -54,7 +59,11 @@ pub fn count_frames(bytes: &[u8]) -> u64 {
             Some(0x2C) => {
                 frames += 1;
                 let packed = bytes.get(at + 9).copied().unwrap_or(0);
-                let local = if packed & 0x80 != 0 { table_len(packed) } else { 0 };
+                let local = if packed & 0x80 != 0 {
+                    table_len(packed)
+                } else {
+                    0
+                };
                 sub_blocks(bytes, (at + 10 + local + 1).min(bytes.len()))
             }
             _ => return frames,
@@ -154,7 +163,11 @@ mod tests {
         }
         three.push(0x3B);
         assert_eq!(count_frames(&three), 3);
-        assert_eq!(count_frames(&three[..three.len() - 8]), 3, "a started frame counts");
+        assert_eq!(
+            count_frames(&three[..three.len() - 8]),
+            3,
+            "a started frame counts"
+        );
         assert_eq!(count_frames(b"GIF8"), 0);
     }
 

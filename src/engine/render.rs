@@ -69,7 +69,10 @@ pub(super) fn fan_out(
     out
 }
 
-pub(super) fn check_accepted(src: &Source<'_>, transforms: &[Arc<Transform>]) -> Result<(), EngineError> {
+pub(super) fn check_accepted(
+    src: &Source<'_>,
+    transforms: &[Arc<Transform>],
+) -> Result<(), EngineError> {
     match transforms.iter().find(|t| !t.accepts(src.media)) {
         Some(t) => Err(EngineError::NotAccepted {
             transform: t.name.clone(),

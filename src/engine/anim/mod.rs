@@ -117,7 +117,9 @@ pub(super) fn render(
                 frame: Frame::Rgb(b.drop_opaque_alpha()),
                 fix: color::fix_for_icc(anim.icc.as_deref()),
             };
-            first = Some(render::fan_out(src, decoded, &stills, plans, deadline, opts)?);
+            first = Some(render::fan_out(
+                src, decoded, &stills, plans, deadline, opts,
+            )?);
         } else {
             decoded.recycle();
         }
@@ -135,7 +137,8 @@ fn writers(
     plans: &[Plan],
     loops: u16,
 ) -> Result<Vec<Output>, EngineError> {
-    let animated = (0..transforms.len()).filter(|&i| transforms[i].animation.animates(&transforms[i].output));
+    let animated =
+        (0..transforms.len()).filter(|&i| transforms[i].animation.animates(&transforms[i].output));
     animated
         .map(|index| {
             let (t, p) = (&transforms[index], &plans[index]);
@@ -206,7 +209,8 @@ fn finish(
     first: Option<Rendered>,
 ) -> Result<Rendered, EngineError> {
     let mut out: Vec<Option<Rendition>> = vec![None; transforms.len()];
-    let (renditions, placeholders) = first.map_or((Vec::new(), None), |r| (r.renditions, r.placeholders));
+    let (renditions, placeholders) =
+        first.map_or((Vec::new(), None), |r| (r.renditions, r.placeholders));
     for (&i, r) in still.iter().zip(renditions) {
         out[i] = Some(r);
     }

@@ -25,7 +25,13 @@ pub struct AnimWriter {
 
 impl AnimWriter {
     /// A `width × height` animation played `loops` times (0: forever).
-    pub fn new(width: u32, height: u32, loops: u16, quality: f32, method: i32) -> Result<Self, String> {
+    pub fn new(
+        width: u32,
+        height: u32,
+        loops: u16,
+        quality: f32,
+        method: i32,
+    ) -> Result<Self, String> {
         let mut config = sys::WebPConfig::new().map_err(|()| "WebP config".to_string())?;
         config.quality = quality;
         config.method = method;
@@ -48,7 +54,8 @@ impl AnimWriter {
         opts.kmin = i32::MAX - 1;
         opts.kmax = i32::MAX;
         // SAFETY: `opts` is initialised; a null return is checked.
-        let enc = unsafe { sys::WebPAnimEncoderNewInternal(width as i32, height as i32, &opts, abi) };
+        let enc =
+            unsafe { sys::WebPAnimEncoderNewInternal(width as i32, height as i32, &opts, abi) };
         if enc.is_null() {
             return Err(format!("WebPAnimEncoderNew {width}×{height} failed"));
         }
@@ -80,14 +87,17 @@ impl AnimWriter {
                 4 => sys::WebPPictureImportRGBA(&mut pic, frame.data.as_ptr(), stride),
                 _ => sys::WebPPictureImportRGB(&mut pic, frame.data.as_ptr(), stride),
             };
-            let added = imported != 0 && sys::WebPAnimEncoderAdd(self.enc, &mut pic, self.at_ms, &self.config) != 0;
+            let added = imported != 0
+                && sys::WebPAnimEncoderAdd(self.enc, &mut pic, self.at_ms, &self.config) != 0;
             sys::WebPPictureFree(&mut pic);
             added
         };
         if !ok {
             return Err(self.error("adding a frame"));
         }
-        self.at_ms = self.at_ms.saturating_add(duration_ms.min(i32::MAX as u32) as i32);
+        self.at_ms = self
+            .at_ms
+            .saturating_add(duration_ms.min(i32::MAX as u32) as i32);
         Ok(())
     }
 
@@ -118,7 +128,9 @@ impl AnimWriter {
             "unknown error".into()
         } else {
             // SAFETY: non-null, NUL-terminated, valid while the encoder lives.
-            unsafe { std::ffi::CStr::from_ptr(msg) }.to_string_lossy().into_owned()
+            unsafe { std::ffi::CStr::from_ptr(msg) }
+                .to_string_lossy()
+                .into_owned()
         };
         format!("animated WebP, {during}: {text}")
     }

@@ -79,7 +79,10 @@ mod tests {
     fn apng_counts_the_larger_of_declared_and_present() {
         let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
         png.extend(chunk(b"IHDR", &[0; 13]));
-        assert_eq!(frames(&[png.clone(), chunk(b"IEND", &[])].concat(), MediaType::Png), 1);
+        assert_eq!(
+            frames(&[png.clone(), chunk(b"IEND", &[])].concat(), MediaType::Png),
+            1
+        );
         let mut actl = 2u32.to_be_bytes().to_vec();
         actl.extend_from_slice(&0u32.to_be_bytes());
         png.extend(chunk(b"acTL", &actl));
