@@ -25,7 +25,10 @@ fn transform(size: u32) -> Arc<Transform> {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
     let [reps, sizes, files @ ..] = args.as_slice() else {
         eprintln!("usage: animation REPS SIZES FILE...");
         std::process::exit(2);
@@ -40,7 +43,9 @@ fn main() {
         let bytes = std::fs::read(file).expect("read");
         let run = || {
             let deadline = Deadline::after(std::time::Duration::from_secs(600));
-            engine.render(&bytes, &transforms, deadline).expect("render")
+            engine
+                .render(&bytes, &transforms, deadline)
+                .expect("render")
         };
         let out = run(); // warm-up
         let ms: Vec<f64> = (0..reps)

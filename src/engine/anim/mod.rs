@@ -94,7 +94,7 @@ pub(super) fn render(
     let mut resizer = resize::thread_resizer();
     let mut first: Option<Rendered> = None;
     let mut n = 0u64;
-    while let Some(frame) = anim.frames.next() {
+    for frame in anim.frames.by_ref() {
         n += 1;
         if n > src.frames {
             let m = format!("more frames than the {} counted", src.frames);
@@ -109,7 +109,7 @@ pub(super) fn render(
         }
         if n == 1 && (!still.is_empty() || opts.placeholders) {
             let stills: Vec<_> = still.iter().map(|&i| transforms[i].clone()).collect();
-            let plans = still.iter().map(|&i| plans[i].clone()).collect();
+            let plans = still.iter().map(|&i| plans[i]).collect();
             let Frame::Rgb(b) = decoded else {
                 unreachable!("made as RGB")
             };

@@ -1,0 +1,44 @@
+'use strict';
+// sharp's lane of the animated-WebP benchmark (scripts/bench-animation.sh; not run by hand):
+//   node animation_sharp.js REPS SIZES FILE...
+// Every file to animated WebP at each size: sharp(buf, {animated: true}) (all frames, one
+// libvips pipeline per output), fit inside, never enlarged, webp quality 80 and effort 4
+// (sharp's defaults, spelled out). One libvips thread, no cache. Prints one JSON line per
+// file: {file, ms: [per rep], bytes: [per size]}, as benches/animation.rs does.
+const fs = require('fs');
+const sharp = require('sharp');
+
+sharp.concurrency(1);
+sharp.cache(false);
+
+const [reps, sizes, ...files] = process.argv.slice(2);
+const widths = sizes.split(',').map(Number);
+
+const render = (buf, size) =>
+  sharp(buf, { animated: true, limitInputPixels: false })
+    .resize(size, size, { fit: 'inside', withoutEnlargement: true })
+    .webp({ quality: 80, effort: 4 })
+    .toBuffer();
+
+async function main() {
+  for (const file of files) {
+    const buf = fs.readFileSync(file);
+    const pass = async () => {
+      const out = [];
+      for (const s of widths) out.push((await render(buf, s)).length);
+      return out;
+    };
+    const bytes = await pass(); // warm-up
+    const ms = [];
+    for (let r = 0; r < Number(reps); r++) {
+      const t0 = process.hrtime.bigint();
+      await pass();
+      ms.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    }
+    process.stdout.write(JSON.stringify({ file, ms, bytes }) + '\n');
+  }
+}
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
