@@ -130,14 +130,19 @@ pub fn image_crate(media: MediaType, width: u32, height: u32, color: ColorType) 
 /// animated (`anim/`), at 4 bytes a canvas pixel: the frame decoder's canvases (the one it
 /// composes on, the previous one for disposal, the frame it hands out: 3), the first
 /// frame kept for the still outputs (1), and the WebP animation encoders, about 8 canvases
-/// of their output each, for outputs adding up to twice the source's area (16). Reserved
-/// for every animated source: the probe does not know the transforms.
+/// of their output each, for outputs adding up to twice the source's area (16); plus
+/// [`ANIMATION_FIXED`]. Reserved for every animated source: the probe does not know the
+/// transforms. `tests/engine_memory.rs` measures animated renders against it.
 pub fn animation(width: u32, height: u32, frames: u64) -> u64 {
     match frames {
         0 | 1 => 0,
-        _ => 20 * 4 * width as u64 * height as u64 + FIXED,
+        _ => 20 * 4 * width as u64 * height as u64 + ANIMATION_FIXED,
     }
 }
+
+/// What an animated render takes whatever the size: libwebp's encoders and the resizers'
+/// buffers (an 80×80 animation into two outputs peaked 5.4 MiB over the still estimate).
+const ANIMATION_FIXED: u64 = 8 << 20;
 
 #[cfg(test)]
 mod tests {
