@@ -7,7 +7,9 @@
 //! animation REPS SIZES FILE...     # SIZES: comma-separated, e.g. 256,128
 //! ```
 //!
-//! Prints one JSON line per file: `{"file", "ms": [per rep], "bytes": [per size]}`.
+//! Prints one JSON line per file: `{"file", "ms": [wall, per rep], "cpu_ms": [user + system,
+//! per rep], "bytes": [per size]}`. With
+//! `ANIMATION_SAVE=DIR` set, also writes each output to `DIR/<file name>.<size>.webp`.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -48,18 +50,38 @@ fn main() {
                 .expect("render")
         };
         let out = run(); // warm-up
-        let ms: Vec<f64> = (0..reps)
+        if let Some(dir) = std::env::var_os("ANIMATION_SAVE") {
+            let name = std::path::Path::new(file)
+                .file_name()
+                .unwrap()
+                .to_string_lossy();
+            for (r, size) in out.iter().zip(sizes.split(',')) {
+                let path = std::path::Path::new(&dir).join(format!("{name}.{size}.webp"));
+                std::fs::write(path, &r.bytes).expect("save");
+            }
+        }
+        let (ms, cpu_ms): (Vec<f64>, Vec<f64>) = (0..reps)
             .map(|_| {
-                let t = Instant::now();
+                let (t, c) = (Instant::now(), cpu_ms());
                 std::hint::black_box(run());
-                t.elapsed().as_secs_f64() * 1e3
+                (t.elapsed().as_secs_f64() * 1e3, cpu_ms() - c)
             })
-            .collect();
+            .unzip();
         let line = serde_json::json!({
             "file": file,
             "ms": ms,
+            "cpu_ms": cpu_ms,
             "bytes": out.iter().map(|r| r.bytes.len()).collect::<Vec<_>>(),
         });
         println!("{line}");
     }
+}
+
+/// User + system CPU time of this process so far, in ms.
+fn cpu_ms() -> f64 {
+    // SAFETY: getrusage fills the zeroed struct it is given.
+    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) };
+    let tv = |t: libc::timeval| t.tv_sec as f64 * 1e3 + t.tv_usec as f64 / 1e3;
+    tv(u.ru_utime) + tv(u.ru_stime)
 }

@@ -4,7 +4,8 @@
 // Every file to animated WebP at each size: sharp(buf, {animated: true}) (all frames, one
 // libvips pipeline per output), fit inside, never enlarged, webp quality 80 and effort 4
 // (sharp's defaults, spelled out). One libvips thread, no cache. Prints one JSON line per
-// file: {file, ms: [per rep], bytes: [per size]}, as benches/animation.rs does.
+// file: {file, ms: [wall, per rep], cpu_ms: [user + system, per rep], bytes: [per size]},
+// as benches/animation.rs does.
 const fs = require('fs');
 const sharp = require('sharp');
 
@@ -30,12 +31,15 @@ async function main() {
     };
     const bytes = await pass(); // warm-up
     const ms = [];
+    const cpu_ms = [];
     for (let r = 0; r < Number(reps); r++) {
-      const t0 = process.hrtime.bigint();
+      const [t0, c0] = [process.hrtime.bigint(), process.cpuUsage()];
       await pass();
       ms.push(Number(process.hrtime.bigint() - t0) / 1e6);
+      const c = process.cpuUsage(c0);
+      cpu_ms.push((c.user + c.system) / 1e3);
     }
-    process.stdout.write(JSON.stringify({ file, ms, bytes }) + '\n');
+    process.stdout.write(JSON.stringify({ file, ms, cpu_ms, bytes }) + '\n');
   }
 }
 main().catch((e) => {

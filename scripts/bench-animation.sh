@@ -53,21 +53,25 @@ def load(lane):
     runs = {}
     for line in open(os.path.join(out, lane + ".jsonl")):
         r = json.loads(line)
-        e = runs.setdefault(os.path.basename(r["file"]), {"ms": [], "bytes": r["bytes"]})
+        e = runs.setdefault(os.path.basename(r["file"]), {"ms": [], "cpu": [], "bytes": r["bytes"]})
         e["ms"] += r["ms"]
+        e["cpu"] += r["cpu_ms"]
     return runs
 d, s = load("derivd"), load("sharp")
-print(f"| file | derivd ms | sharp ms | time ratio | " + " | ".join(f"{z} px bytes derivd / sharp (ratio)" for z in sizes) + " |")
-print("|---|---:|---:|---:|" + "---:|" * len(sizes))
+med = statistics.median
+print("| file | CPU ms derivd | CPU ms sharp | sharp / derivd | wall ms derivd | wall ms sharp | "
+      + " | ".join(f"{z} px bytes derivd / sharp" for z in sizes) + " |")
+print("|---|---:|---:|---:|---:|---:|" + "---:|" * len(sizes))
 tr, br = [], []
 for f in d:
-    dm, sm = statistics.median(d[f]["ms"]), statistics.median(s[f]["ms"])
-    tr.append(dm / sm)
+    dc, sc = med(d[f]["cpu"]), med(s[f]["cpu"])
+    tr.append(sc / dc)
     cells = []
     for db, sb in zip(d[f]["bytes"], s[f]["bytes"]):
         br.append(db / sb)
         cells.append(f"{db} / {sb} ({db / sb:.2f})")
-    print(f"| {f} | {dm:.1f} | {sm:.1f} | {dm / sm:.2f} | " + " | ".join(cells) + " |")
-g = lambda xs: statistics.geometric_mean(xs)
-print(f"\ngeometric mean: time derivd/sharp {g(tr):.2f}, bytes derivd/sharp {g(br):.2f}")
+    print(f"| {f} | {dc:.1f} | {sc:.1f} | {sc / dc:.2f}x | {med(d[f]['ms']):.1f} | {med(s[f]['ms']):.1f} | "
+          + " | ".join(cells) + " |")
+g = statistics.geometric_mean
+print(f"\ngeometric means: CPU sharp/derivd {g(tr):.2f}x, bytes derivd/sharp {g(br):.2f}")
 PY

@@ -111,7 +111,7 @@ pub(super) fn render(
             let stills: Vec<_> = still.iter().map(|&i| transforms[i].clone()).collect();
             let plans = still.iter().map(|&i| plans[i]).collect();
             let Frame::Rgb(b) = decoded else {
-                unreachable!("made as RGB")
+                return Err(EngineError::Internal("animation frame as YCbCr".into()));
             };
             let decoded = Decoded {
                 frame: Frame::Rgb(b.drop_opaque_alpha()),
