@@ -1,6 +1,6 @@
 //! Animated sources through the whole service, on both backends (embedded: local folder +
 //! SQLite; aws: moto's S3/SQS/SNS): a transform with `animation = "keep"` writes animated
-//! WebP (read back by `webpmux`) while a built-in transform of the same job takes the
+//! WebP (read back by `webpmux`) and animated GIF (read back by Pillow) while a built-in transform of the same job takes the
 //! first frame, the catalogue lists the key, and a 5,000-frame GIF is dropped with a
 //! `limit_exceeded` failure notice.
 //! Run: `MOTO_PORT=5202 scripts/test.sh --test animation_service` (the aws test needs moto).
@@ -9,7 +9,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::anim::{gif_with_undecodable_frames, webpmux_info};
+use common::anim::{gif_with_undecodable_frames, pillow_gif_info, webpmux_info};
 use common::images::decode;
 use common::service::{
     aws_stack, catalogue_json, embedded_config, eventually, notices_until, object_eventually,
@@ -30,6 +30,8 @@ fn catalogue() -> Catalogue {
         .map(|t| (**t).clone())
         .collect();
     all.push(Transform::parse("moving-64", moving, 8192).unwrap());
+    let gif = moving.replace("\"webp\"", "\"gif\"");
+    all.push(Transform::parse("moving-gif", &gif, 8192).unwrap());
     Catalogue::from_transforms(all)
 }
 
@@ -50,14 +52,17 @@ async fn scenario(svc: &Running, bucket: &str) {
             ..common::source_put(key, bytes)
         };
         svc.app.store.put(bucket, put).await.unwrap();
-        let job =
-            serde_json::json!({"source": key, "transforms": ["moving-64", "thumb-256"], "id": id});
+        let job = serde_json::json!({"source": key, "transforms": ["moving-64", "moving-gif", "thumb-256"], "id": id});
         svc.app.jobs.send(&job.to_string()).await.unwrap();
     }
     let webp = object_eventually(svc, bucket, &format!("derived/{GIF}/moving-64.webp")).await;
     let info = webpmux_info(&webp);
     assert!(info.animated, "{info:?}");
     assert_eq!((info.canvas, info.loops), ((64, 64), 0));
+    assert_eq!(info.durations.iter().sum::<u32>(), 30 * 30, "{info:?}");
+    let gif = object_eventually(svc, bucket, &format!("derived/{GIF}/moving-gif.gif")).await;
+    let info = pillow_gif_info(&gif);
+    assert_eq!((info.size, info.loops), ((64, 64), Some(0)));
     assert_eq!(info.durations.iter().sum::<u32>(), 30 * 30, "{info:?}");
     let thumb = object_eventually(svc, bucket, &format!("derived/{GIF}/thumb-256.jpg")).await;
     assert_eq!((decode(&thumb).width(), decode(&thumb).height()), (80, 80));

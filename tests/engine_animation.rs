@@ -261,3 +261,26 @@ fn a_finite_loop_count_is_kept() {
         (3, vec![50, 100, 150], (16, 16))
     );
 }
+
+#[test]
+fn animated_gif_out_keeps_frames_timing_and_loops_as_pillow_reads_them() {
+    let engine = Engine::default();
+    let gif = transform("moving", "animation = \"keep\"\n", "gif", 40, "");
+    // The APNG: 20 frames of 75 ms, forever; GIF counts in 10 ms, so 80 ms.
+    let out = engine
+        .render(&fixture("ir_apng_ball.png"), &[gif.clone()], deadline())
+        .unwrap();
+    let info = common::anim::pillow_gif_info(&out[0].bytes);
+    assert_eq!(info.size, (40, 40));
+    assert_eq!(info.loops, Some(0), "forever");
+    assert_eq!(info.durations, vec![80; 20], "{info:?}");
+    // Under first (the default), a GIF output is one frame.
+    let still = transform("still", "", "gif", 40, "");
+    let out = engine
+        .render(&fixture("ir_apng_ball.png"), &[still], deadline())
+        .unwrap();
+    assert_eq!(
+        common::anim::pillow_gif_info(&out[0].bytes).durations.len(),
+        1
+    );
+}

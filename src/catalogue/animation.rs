@@ -1,10 +1,10 @@
 //! A transform's `animation` key: what an animated GIF, WebP or APNG source becomes.
 //!
 //! `"first"` (the default, and the only behaviour before the key existed): its first
-//! frame, like any still. `"keep"`: the WebP outputs are animated WebP — every frame,
+//! frame, like any still. `"keep"`: the WebP and GIF outputs are animated — every frame,
 //! its timing and loop count kept — and the other formats (JPEG, PNG and AVIF have no
-//! animation derivd writes) still take the first frame. `keep` needs a WebP output or
-//! variant: without one it would change nothing, so the file is refused instead.
+//! animation derivd writes) still take the first frame. `keep` needs a WebP or GIF output
+//! or variant: without one it would change nothing, so the file is refused instead.
 
 use serde::{Deserialize, Serialize};
 
@@ -17,7 +17,7 @@ pub enum Animation {
     /// The first frame only (what every transform did before `animation` existed).
     #[default]
     First,
-    /// Every frame, into the WebP outputs.
+    /// Every frame, into the WebP and GIF outputs.
     Keep,
 }
 
@@ -30,23 +30,28 @@ impl Animation {
 
     /// Whether an output written as `out` is animated (when the source is).
     pub fn animates(&self, out: &OutputSpec) -> bool {
-        *self == Animation::Keep && out.format == OutputFormat::Webp
+        *self == Animation::Keep && can_animate(out.format)
     }
 }
 
-/// `keep` needs a WebP output among `output` and `variants`.
+/// The formats derivd writes animated.
+fn can_animate(format: OutputFormat) -> bool {
+    matches!(format, OutputFormat::Webp | OutputFormat::Gif)
+}
+
+/// `keep` needs a WebP or GIF output among `output` and `variants`.
 pub(super) fn validate(
     animation: Animation,
     output: &OutputSpec,
     variants: &[OutputSpec],
 ) -> Result<Animation, SpecError> {
-    let webp = std::iter::once(output)
+    let animated = std::iter::once(output)
         .chain(variants)
-        .any(|o| o.format == OutputFormat::Webp);
-    if animation == Animation::Keep && !webp {
+        .any(|o| can_animate(o.format));
+    if animation == Animation::Keep && !animated {
         return Err(bad(
             "animation",
-            "\"keep\" makes animated WebP: needs output.format = \"webp\" or a webp variant",
+            "\"keep\" makes animated WebP or GIF: needs one as output.format or a variant",
         ));
     }
     Ok(animation)
@@ -82,6 +87,8 @@ mod tests {
     fn keep_needs_a_webp_output_and_bad_values_name_the_key() {
         let err = parse("animation = \"keep\"\n", "jpeg", "").unwrap_err();
         assert_eq!(err.key, "animation");
+        let gif = parse("animation = \"keep\"\n", "gif", "").unwrap();
+        assert!(gif.animation.animates(&gif.output));
         let with_variant = parse(
             "animation = \"keep\"\n",
             "jpeg",

@@ -40,6 +40,7 @@ mod estimate;
 mod frame;
 pub mod geometry;
 mod gif;
+mod gif_out;
 mod heif;
 mod jpeg;
 mod jxl;

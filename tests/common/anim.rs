@@ -76,3 +76,40 @@ pub fn gif_with_undecodable_frames(frames: usize) -> Vec<u8> {
     first.push(0x3B);
     first
 }
+
+/// What Pillow (`.ci/.venv`, installed by `scripts/test.sh`) reads in a GIF: size,
+/// each frame's duration in ms and the loop count (`None`: no NETSCAPE block, plays once).
+#[derive(Debug, PartialEq, Eq, serde::Deserialize)]
+pub struct GifInfo {
+    pub size: (u32, u32),
+    pub durations: Vec<u32>,
+    pub loops: Option<u32>,
+}
+
+pub fn pillow_gif_info(gif: &[u8]) -> GifInfo {
+    let mut file = tempfile::NamedTempFile::new().unwrap();
+    file.write_all(gif).unwrap();
+    let python = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".ci/.venv/bin/python");
+    let script = "import json, sys\nfrom PIL import Image\nim = Image.open(sys.argv[1])\n\
+                  assert im.format == 'GIF', im.format\nd = []\n\
+                  for i in range(im.n_frames):\n    im.seek(i); d.append(im.info.get('duration', 0))\n\
+                  print(json.dumps({'size': im.size, 'durations': d, 'loops': im.info.get('loop')}))";
+    let out = Command::new(&python)
+        .arg("-c")
+        .arg(script)
+        .arg(file.path())
+        .output()
+        .unwrap_or_else(|e| {
+            panic!(
+                "{}: {e} (scripts/test.sh installs Pillow there)",
+                python.display()
+            )
+        });
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "Pillow: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_str(&text).unwrap()
+}

@@ -1,11 +1,12 @@
 //! Animated renders: an animated GIF, WebP or APNG source whose transforms keep the
-//! animation (`animation = "keep"`, `catalogue/animation.rs`) becomes animated WebP.
+//! animation (`animation = "keep"`, `catalogue/animation.rs`) becomes animated WebP
+//! (libwebp's animation encoder, `webp_anim.rs`) or GIF (`gif_out.rs`).
 //!
 //! ```text
 //! open (frames counted from the container) → limits: frames, frames × pixels
 //!   → plan sizes → for each frame, decoded once (composited, `decode/animated.rs`):
 //!       each animated output: resize + colour + orient (as a still's output from the
-//!       decode) → its WebP animation encoder (`webp_anim.rs`), with the frame's duration
+//!       decode) → its animation encoder (WebP or GIF), with the frame's duration
 //!       the first frame only: every still output and the placeholders (`render::fan_out`)
 //!   → close every animation (loop count kept)
 //! ```
@@ -29,10 +30,12 @@ use super::encode::{self, WEBP_METHOD};
 use super::error::from_image;
 use super::frame::Frame;
 use super::geometry::Plan;
+use super::gif_out::GifWriter;
 use super::render::{self, Geometry};
 use super::resize::{self, ThreadResizer};
 use super::{Deadline, EngineError, Limits, RenderOptions, Rendered, Rendition};
 use crate::catalogue::Transform;
+use crate::media::OutputFormat;
 use webp_anim::AnimWriter;
 
 /// Whether rendering `transforms` of `src` takes the animated path: the source has
@@ -68,8 +71,41 @@ pub(super) fn check_limits(src: &Source<'_>, limits: &Limits) -> Result<(), Engi
 struct Output {
     index: usize,
     size: (u32, u32),
-    writer: AnimWriter,
+    writer: Writer,
     elapsed: Duration,
+}
+
+/// An animation encoder, by output format.
+enum Writer {
+    Webp(AnimWriter),
+    Gif(GifWriter),
+}
+
+impl Writer {
+    fn new(t: &Transform, (w, h): (u32, u32), loops: u16) -> Result<Self, EngineError> {
+        Ok(match t.output.format {
+            OutputFormat::Gif => Writer::Gif(GifWriter::new(loops).map_err(failure("gif"))?),
+            _ => {
+                let quality = encode::webp_quality(&t.output);
+                let writer = AnimWriter::new(w, h, loops, quality, WEBP_METHOD);
+                Writer::Webp(writer.map_err(failure("webp"))?)
+            }
+        })
+    }
+
+    fn add(&mut self, frame: &Bitmap, duration_ms: u32) -> Result<(), EngineError> {
+        match self {
+            Writer::Webp(w) => w.add(frame, duration_ms).map_err(failure("webp")),
+            Writer::Gif(w) => w.add(frame, duration_ms).map_err(failure("gif")),
+        }
+    }
+
+    fn finish(self) -> Result<Vec<u8>, EngineError> {
+        match self {
+            Writer::Webp(w) => w.finish().map_err(failure("webp")),
+            Writer::Gif(w) => Ok(w.finish()),
+        }
+    }
 }
 
 /// Every rendition of `transforms`, the animated ones from every frame and the others
@@ -142,9 +178,7 @@ fn writers(
     animated
         .map(|index| {
             let (t, p) = (&transforms[index], &plans[index]);
-            let quality = encode::webp_quality(&t.output);
-            let writer = AnimWriter::new(p.out_w, p.out_h, loops, quality, WEBP_METHOD)
-                .map_err(encode_failure)?;
+            let writer = Writer::new(t, (p.out_w, p.out_h), loops)?;
             Ok(Output {
                 index,
                 size: (p.out_w, p.out_h),
@@ -170,7 +204,7 @@ impl Output {
         let Frame::Rgb(b) = &*image else {
             return Err(EngineError::Internal("animation frame as YCbCr".into()));
         };
-        self.writer.add(b, duration_ms).map_err(encode_failure)?;
+        self.writer.add(b, duration_ms)?;
         if let Cow::Owned(f) = image {
             f.recycle();
         }
@@ -217,7 +251,7 @@ fn finish(
     for o in outputs {
         let started = Instant::now();
         let t = &transforms[o.index];
-        let bytes = o.writer.finish().map_err(encode_failure)?;
+        let bytes = o.writer.finish()?;
         out[o.index] = Some(Rendition {
             transform: t.clone(),
             bytes,
@@ -232,9 +266,9 @@ fn finish(
     })
 }
 
-fn encode_failure(message: String) -> EngineError {
-    EngineError::Encode {
-        format: "webp".into(),
+fn failure(format: &'static str) -> impl Fn(String) -> EngineError {
+    move |message| EngineError::Encode {
+        format: format.into(),
         message,
     }
 }
