@@ -268,7 +268,7 @@ fn animated_gif_out_keeps_frames_timing_and_loops_as_pillow_reads_them() {
     let gif = transform("moving", "animation = \"keep\"\n", "gif", 40, "");
     // The APNG: 20 frames of 75 ms, forever; GIF counts in 10 ms, so 80 ms.
     let out = engine
-        .render(&fixture("ir_apng_ball.png"), &[gif.clone()], deadline())
+        .render(&fixture("ir_apng_ball.png"), &[gif], deadline())
         .unwrap();
     let info = common::anim::pillow_gif_info(&out[0].bytes);
     assert_eq!(info.size, (40, 40));
