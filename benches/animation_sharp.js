@@ -4,8 +4,8 @@
 // Every file to animated WebP at each size: sharp(buf, {animated: true}) (all frames, one
 // libvips pipeline per output), fit inside, never enlarged, webp quality 80 and effort 4
 // (sharp's defaults, spelled out). One libvips thread, no cache. Prints one JSON line per
-// file: {file, ms: [wall, per rep], cpu_ms: [user + system, per rep], bytes: [per size]},
-// as benches/animation.rs does.
+// file: {file, frames, ms: [wall, per rep], cpu_ms: [user + system, per rep], bytes: [per
+// size]}, as benches/animation.rs does (`frames`: what sharp decodes, 1 for an APNG).
 const fs = require('fs');
 const sharp = require('sharp');
 
@@ -30,6 +30,15 @@ async function main() {
       return out;
     };
     const bytes = await pass(); // warm-up
+    if (process.env.ANIMATION_SAVE) {
+      const name = require('path').basename(file);
+      for (const z of widths) {
+        const out = require('path').join(process.env.ANIMATION_SAVE, `sharp-${name}.${z}.webp`);
+        fs.writeFileSync(out, await render(buf, z));
+      }
+    }
+    // Frames sharp sees: 1 for an APNG (libvips reads PNG as a still).
+    const frames = (await sharp(buf, { animated: true }).metadata()).pages || 1;
     const ms = [];
     const cpu_ms = [];
     for (let r = 0; r < Number(reps); r++) {
@@ -39,7 +48,7 @@ async function main() {
       const c = process.cpuUsage(c0);
       cpu_ms.push((c.user + c.system) / 1e3);
     }
-    process.stdout.write(JSON.stringify({ file, ms, cpu_ms, bytes }) + '\n');
+    process.stdout.write(JSON.stringify({ file, frames, ms, cpu_ms, bytes }) + '\n');
   }
 }
 main().catch((e) => {

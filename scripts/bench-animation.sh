@@ -6,7 +6,10 @@
 # defaults). Prints per file: median ms for all sizes, bytes per size, derivd/sharp ratios.
 # The numbers are in docs/performance.md, "Animated WebP".
 #
-#   scripts/bench-animation.sh [--rounds 3] [--reps 3] [--sizes 256,128]
+#   scripts/bench-animation.sh [--rounds 3] [--reps 3] [--sizes 256,128] [--save DIR]
+#
+# --save DIR also writes both lanes' outputs there (derivd: <file>.<size>.webp, sharp:
+# sharp-<file>.<size>.webp) for benches/animation_psnr.py.
 #
 # Set-up, first run: sharp from npm into /tmp/sharp (~10 s); the release build of the
 # bench (~10 min from cold).
@@ -20,6 +23,7 @@ while (($#)); do
     --rounds) rounds=$2; shift 2 ;;
     --reps) reps=$2; shift 2 ;;
     --sizes) sizes=$2; shift 2 ;;
+    --save) mkdir -p "$2"; export ANIMATION_SAVE=$2; shift 2 ;;
     *) echo "bench-animation.sh: unknown argument '$1'" >&2; exit 2 ;;
   esac
 done
@@ -53,7 +57,8 @@ def load(lane):
     runs = {}
     for line in open(os.path.join(out, lane + ".jsonl")):
         r = json.loads(line)
-        e = runs.setdefault(os.path.basename(r["file"]), {"ms": [], "cpu": [], "bytes": r["bytes"]})
+        e = runs.setdefault(os.path.basename(r["file"]), {"ms": [], "cpu": [], "bytes": r["bytes"],
+                                                           "frames": r.get("frames")})
         e["ms"] += r["ms"]
         e["cpu"] += r["cpu_ms"]
     return runs
@@ -63,15 +68,24 @@ print("| file | CPU ms derivd | CPU ms sharp | sharp / derivd | wall ms derivd |
       + " | ".join(f"{z} px bytes derivd / sharp" for z in sizes) + " |")
 print("|---|---:|---:|---:|---:|---:|" + "---:|" * len(sizes))
 tr, br = [], []
+stills = []
 for f in d:
     dc, sc = med(d[f]["cpu"]), med(s[f]["cpu"])
-    tr.append(sc / dc)
+    # A file sharp reads as one frame (APNG) is no comparison: listed, not averaged.
+    still = s[f]["frames"] == 1
+    if still:
+        stills.append(f)
+    else:
+        tr.append(sc / dc)
     cells = []
     for db, sb in zip(d[f]["bytes"], s[f]["bytes"]):
-        br.append(db / sb)
+        if not still:
+            br.append(db / sb)
         cells.append(f"{db} / {sb} ({db / sb:.2f})")
-    print(f"| {f} | {dc:.1f} | {sc:.1f} | {sc / dc:.2f}x | {med(d[f]['ms']):.1f} | {med(s[f]['ms']):.1f} | "
+    name = f + (" (sharp: 1 frame)" if still else "")
+    print(f"| {name} | {dc:.1f} | {sc:.1f} | {sc / dc:.2f}x | {med(d[f]['ms']):.1f} | {med(s[f]['ms']):.1f} | "
           + " | ".join(cells) + " |")
 g = statistics.geometric_mean
-print(f"\ngeometric means: CPU sharp/derivd {g(tr):.2f}x, bytes derivd/sharp {g(br):.2f}")
+print(f"\ngeometric means over the animations both read: CPU sharp/derivd {g(tr):.2f}x, "
+      f"bytes derivd/sharp {g(br):.2f}" + (f" (left out: {', '.join(stills)})" if stills else ""))
 PY
