@@ -220,6 +220,13 @@ fn an_animated_source_reserves_memory_for_its_frames() {
     let still = engine.probe(&one).unwrap().estimated_decode_bytes;
     // 80×80 canvases, 20 of them at 4 bytes a pixel, on top of a still's decode.
     assert!(anim >= still + 20 * 4 * 80 * 80, "{anim} vs {still}");
+    // Over the frame limit the source only ever renders its first frame: nothing more.
+    let strict = Engine::new(Limits {
+        max_frames: 10,
+        ..Limits::default()
+    });
+    let refused = strict.probe(&gif).unwrap().estimated_decode_bytes;
+    assert!(refused < still + 20 * 4 * 80 * 80, "{refused} vs {still}");
 }
 
 #[test]

@@ -33,6 +33,7 @@
 use image::ColorType;
 
 use super::jpeg::Header;
+use super::Limits;
 use crate::media::MediaType;
 
 /// Room for the decoders' small allocations (tables, structs, headers).
@@ -131,12 +132,18 @@ pub fn image_crate(media: MediaType, width: u32, height: u32, color: ColorType) 
 /// composes on, the previous one for disposal, the frame it hands out: 3), the first
 /// frame kept for the still outputs (1), and the WebP animation encoders, about 8 canvases
 /// of their output each, for outputs adding up to twice the source's area (16); plus
-/// [`ANIMATION_FIXED`]. Reserved for every animated source: the probe does not know the
-/// transforms. `tests/engine_memory.rs` measures animated renders against it.
-pub fn animation(width: u32, height: u32, frames: u64) -> u64 {
-    match frames {
-        0 | 1 => 0,
-        _ => 20 * 4 * width as u64 * height as u64 + ANIMATION_FIXED,
+/// [`ANIMATION_FIXED`]. Reserved for every animated source the frame limits let render
+/// animated (the probe does not know the transforms); nothing for one over them, which
+/// only ever renders its first frame. `tests/engine_memory.rs` measures animated renders
+/// against it.
+pub fn animation(width: u32, height: u32, frames: u64, limits: &Limits) -> u64 {
+    let px = width as u64 * height as u64;
+    let renders_animated = frames > 1
+        && frames <= limits.max_frames as u64
+        && frames.saturating_mul(px) <= limits.max_animation_pixels;
+    match renders_animated {
+        true => 20 * 4 * px + ANIMATION_FIXED,
+        false => 0,
     }
 }
 

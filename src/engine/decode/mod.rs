@@ -141,7 +141,7 @@ impl<'a> Source<'a> {
                 let copy = repaired.as_ref().map_or(0, |r| r.len() as u64);
                 let est = estimate::image_crate(media, w, h, dec.color_type()) + metadata + colour;
                 let frames = count::frames(input, media);
-                let est = est + estimate::animation(w, h, frames);
+                let est = est + estimate::animation(w, h, frames, limits);
                 drop(dec);
                 let kind = Kind::Other {
                     png,
