@@ -18,7 +18,9 @@
 #   test     what the test suite and the lint gates need besides (moto and the linters run
 #            from Python virtual environments; curl probes the servers the tests start;
 #            strace traces the local store's fsyncs; libimage-exiftool-perl's exiftool reads
-#            the outputs' EXIF/XMP/IPTC/ICC back as an independent parser in the metadata tests)
+#            the outputs' EXIF/XMP/IPTC/ICC back as an independent parser in the metadata tests;
+#            webp's webpmux reads animated WebP outputs back, independently of the decoder
+#            derivd uses)
 #
 # On Debian/Ubuntu as root, missing packages are installed with apt-get. Otherwise the script
 # prints one line naming exactly what to install and exits 1. `--check` never installs.
@@ -27,7 +29,7 @@ set -euo pipefail
 
 BUILD_PACKAGES=(build-essential pkg-config cmake nasm libheif-dev libtiff-dev)
 RUNTIME_PACKAGES=(ca-certificates ffmpeg poppler-utils util-linux libheif1 libtiff6 fonts-dejavu-core)
-TEST_PACKAGES=(curl python3 python3-venv strace libimage-exiftool-perl)
+TEST_PACKAGES=(curl python3 python3-venv strace libimage-exiftool-perl webp)
 
 groups=()
 check_only=false
@@ -35,7 +37,7 @@ for arg in "$@"; do
   case "$arg" in
     build | runtime | test) groups+=("$arg") ;;
     --check) check_only=true ;;
-    -h | --help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "setup-system.sh: unknown argument '$arg' (groups: build runtime test; --check)" >&2; exit 2 ;;
   esac
 done

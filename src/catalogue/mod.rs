@@ -4,6 +4,7 @@
 //! start-up with an error naming the file and the key. The public view of the catalogue
 //! (which transforms apply to which media type, where their outputs live) is [`view`].
 
+mod animation;
 mod metadata;
 mod output;
 pub mod rule;

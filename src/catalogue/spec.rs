@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 pub use super::metadata::{IccPolicy, MetadataPolicy, MetadataRules};
+pub use super::animation::Animation;
 use super::output::{validate_output, OutputFile};
 pub use super::output::{OutputSpec, DEFAULT_AVIF_SPEED, MAX_AVIF_SPEED};
 use super::rule::{At, Rule};
@@ -76,6 +77,9 @@ struct TransformFile {
     /// Formats made by one render, preferred first (see `variants.rs`).
     #[serde(default)]
     variants: Vec<VariantFile>,
+    /// What an animated source becomes (`animation.rs`).
+    #[serde(default)]
+    animation: Animation,
 }
 
 /// `[source.video]` / `[source.pdf]`: which frame or page of a non-image source is used.
@@ -131,6 +135,9 @@ pub struct Transform {
     /// The outputs of a transform with `variants`, preferred first (`output` is one of
     /// them); empty for one output. See `variants.rs`.
     pub variants: Vec<OutputSpec>,
+    /// What an animated source becomes (`animation.rs`); left out when `first`.
+    #[serde(skip_serializing_if = "Animation::is_first")]
+    pub animation: Animation,
     /// Whether this is one variant of a transform with several (its own name is the
     /// transform's; its manifest entry is `name.ext`).
     #[serde(skip)]
@@ -203,6 +210,7 @@ impl Transform {
         let source = validate_source(file.source, &accepts)?;
         let output = validate_output(file.output)?;
         let variants = variants::validate(file.variants, &output)?;
+        let animation = super::animation::validate(file.animation, &output, &variants)?;
         let resize = validate_resize(file.resize, max_side)?;
         if let Some(cc) = &file.cache_control {
             if cc.is_empty() || cc.chars().any(|c| c.is_control()) {
@@ -222,6 +230,7 @@ impl Transform {
             icc: rules.icc,
             source,
             variants,
+            animation,
             is_variant: false,
             digest: String::new(),
         };
@@ -249,6 +258,9 @@ impl Transform {
         }
         if self.icc != IccPolicy::Convert {
             canonical["icc"] = serde_json::json!(self.icc);
+        }
+        if !self.animation.is_first() {
+            canonical["animation"] = serde_json::json!(self.animation);
         }
         let hash = Sha256::digest(canonical.to_string().as_bytes());
         hex::encode(&hash[..8])

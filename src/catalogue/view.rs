@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use super::spec::{IccPolicy, MetadataPolicy, ResizeSpec, Transform};
+use super::spec::{Animation, IccPolicy, MetadataPolicy, ResizeSpec, Transform};
 use super::Catalogue;
 use crate::keys::KeyLayout;
 use crate::media::{MediaKind, MediaRange, MediaType};
@@ -61,6 +61,9 @@ pub struct TransformEntry {
     /// the client's `Accept`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub variants: Vec<VariantEntry>,
+    /// `keep` when animated sources become animated WebP; left out for `first`.
+    #[serde(skip_serializing_if = "Animation::is_first")]
+    pub animation: Animation,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -84,9 +87,13 @@ impl CatalogueView {
                     .collect();
                 let entry = MediaTypeEntry {
                     transforms: names,
-                    animation: m
-                        .may_be_animated()
-                        .then_some("animated images: the first frame is used"),
+                    animation: m.may_be_animated().then_some(match m {
+                        MediaType::Gif | MediaType::Webp | MediaType::Png => {
+                            "animated images: the first frame is used, or every frame \
+                             (animated WebP) by transforms with animation = \"keep\""
+                        }
+                        _ => "animated images: the first frame is used",
+                    }),
                     still: match m.kind() {
                         MediaKind::Video => Some(
                             "one frame per transform's source_rules.video \
@@ -190,6 +197,7 @@ fn entry(t: &Transform, layout: &KeyLayout) -> TransformEntry {
         keep_gps: t.keep_gps,
         icc: t.icc,
         digest: t.digest.clone(),
+        animation: t.animation,
         variants: t
             .variants
             .iter()

@@ -89,6 +89,13 @@ pub fn is_rgb_profile(icc: &[u8]) -> bool {
     Profile::new_icc(icc).is_ok_and(|p| p.color_space() == ColorSpaceSignature::RgbData)
 }
 
+/// The pending conversion pixels tagged with `icc` need, if any (what
+/// [`to_srgb_deferred`] returns for RGB(A)); for the frames of an animation, which share
+/// their source's profile.
+pub fn fix_for_icc(icc: Option<&[u8]>) -> Option<ColorFix> {
+    icc.and_then(|b| Profile::new_icc(b).ok()).and_then(fix_for)
+}
+
 fn fix_for(profile: Profile) -> Option<ColorFix> {
     needs_rgb_conversion(&profile).then_some(ColorFix {
         profile,

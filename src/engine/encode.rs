@@ -1,6 +1,6 @@
 //! Encoders: JPEG (libjpeg-turbo, see `turbo.rs`: ~4 ms/MP against `jpeg-encoder`'s ~14),
 //! WebP (libwebp, lossy, see [`WEBP_METHOD`]), PNG (`image`'s encoder), AVIF (libheif with
-//! libaom, `avif_out`).
+//! libaom, `avif_out`), GIF (`gif_out`).
 //!
 //! Outputs leave here without metadata: no EXIF, XMP, IPTC or ICC (pixels are sRGB already).
 //! What a transform keeps is spliced into the encoded bytes afterwards (`metadata/`).
@@ -35,11 +35,12 @@ pub fn chroma_for(spec: &OutputSpec) -> Option<f64> {
             Some(1.0)
         }
         OutputFormat::Jpeg | OutputFormat::Webp | OutputFormat::Avif => Some(0.5),
-        OutputFormat::Png => None,
+        OutputFormat::Png | OutputFormat::Gif => None,
     }
 }
 
-fn webp_quality(out: &OutputSpec) -> f32 {
+/// The quality a WebP output (still or animated) is written at.
+pub fn webp_quality(out: &OutputSpec) -> f32 {
     out.quality.unwrap_or(80) as f32
 }
 
@@ -99,7 +100,10 @@ pub fn encode_planes(planes: &Planes, out: &OutputSpec) -> Result<Vec<u8>, Engin
         OutputFormat::Avif => {
             avif_out::encode_planes(planes, avif_params(out)).map_err(avif_failure)
         }
-        OutputFormat::Png => Err(fail("PNG is not written from YCbCr planes".into())),
+        OutputFormat::Png | OutputFormat::Gif => Err(fail(format!(
+            "{} is not written from YCbCr planes",
+            out.format.name()
+        ))),
     }
 }
 
@@ -134,6 +138,7 @@ pub fn encode(bitmap: &Bitmap, out: &OutputSpec) -> Result<Vec<u8>, EngineError>
         OutputFormat::Avif => {
             avif_out::encode_bitmap(bitmap, avif_params(out)).map_err(avif_failure)
         }
+        OutputFormat::Gif => super::gif_out::encode_still(bitmap).map_err(fail),
         OutputFormat::Png => {
             let mut buf = Vec::new();
             let color = if bitmap.has_alpha() {

@@ -33,6 +33,7 @@
 use image::ColorType;
 
 use super::jpeg::Header;
+use super::Limits;
 use crate::media::MediaType;
 
 /// Room for the decoders' small allocations (tables, structs, headers).
@@ -125,6 +126,30 @@ pub fn image_crate(media: MediaType, width: u32, height: u32, color: ColorType) 
     };
     conversions + working + FIXED
 }
+
+/// What an animated source (`frames` > 1) may add to its decode when it is rendered
+/// animated (`anim/`), at 4 bytes a canvas pixel: the frame decoder's canvases (the one it
+/// composes on, the previous one for disposal, the frame it hands out: 3), the first
+/// frame kept for the still outputs (1), and the WebP animation encoders, about 8 canvases
+/// of their output each, for outputs adding up to twice the source's area (16); plus
+/// [`ANIMATION_FIXED`]. Reserved for every animated source the frame limits let render
+/// animated (the probe does not know the transforms); nothing for one over them, which
+/// only ever renders its first frame. `tests/engine_memory.rs` measures animated renders
+/// against it.
+pub fn animation(width: u32, height: u32, frames: u64, limits: &Limits) -> u64 {
+    let px = width as u64 * height as u64;
+    let renders_animated = frames > 1
+        && frames <= limits.max_frames as u64
+        && frames.saturating_mul(px) <= limits.max_animation_pixels;
+    match renders_animated {
+        true => 20 * 4 * px + ANIMATION_FIXED,
+        false => 0,
+    }
+}
+
+/// What an animated render takes whatever the size: libwebp's encoders and the resizers'
+/// buffers (an 80×80 animation into two outputs peaked 5.4 MiB over the still estimate).
+const ANIMATION_FIXED: u64 = 8 << 20;
 
 #[cfg(test)]
 mod tests {

@@ -39,6 +39,42 @@ pub fn repair(bytes: &[u8]) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// How many frames (image descriptors) the file has, walking its blocks without decoding
+/// any (LZW data is skipped by its sub-block lengths). A truncated file counts the frames
+/// it starts; what follows an unknown block type is not counted (`repair` cuts it).
+pub fn count_frames(bytes: &[u8]) -> u64 {
+    let Some(&packed) = bytes.get(10) else {
+        return 0;
+    };
+    let mut at = HEADER
+        + if packed & 0x80 != 0 {
+            table_len(packed)
+        } else {
+            0
+        };
+    let mut frames = 0;
+    loop {
+        let end = match bytes.get(at) {
+            Some(0x21) => sub_blocks(bytes, at + 2),
+            Some(0x2C) => {
+                frames += 1;
+                let packed = bytes.get(at + 9).copied().unwrap_or(0);
+                let local = if packed & 0x80 != 0 {
+                    table_len(packed)
+                } else {
+                    0
+                };
+                sub_blocks(bytes, (at + 10 + local + 1).min(bytes.len()))
+            }
+            _ => return frames,
+        };
+        if end > bytes.len() {
+            return frames;
+        }
+        at = end;
+    }
+}
+
 fn table_len(packed: u8) -> usize {
     3 << ((packed & 0x07) + 1)
 }
@@ -114,6 +150,25 @@ mod tests {
         }
         g.extend_from_slice(b"\x2c\0\0\0\0\x01\x00\x01\x00\x00\x02\x02\x44\x01\x00\x3b");
         g
+    }
+
+    #[test]
+    fn frames_are_counted_without_decoding() {
+        assert_eq!(count_frames(&gif(true, Some(0xFE))), 1);
+        // Two more frames whose LZW data no decoder would take: counting skips it.
+        let mut three = gif(false, None);
+        three.pop();
+        for _ in 0..2 {
+            three.extend_from_slice(b"\x2c\0\0\0\0\x01\x00\x01\x00\x00\x0f\x03\xff\xff\xff\x00");
+        }
+        three.push(0x3B);
+        assert_eq!(count_frames(&three), 3);
+        assert_eq!(
+            count_frames(&three[..three.len() - 8]),
+            3,
+            "a started frame counts"
+        );
+        assert_eq!(count_frames(b"GIF8"), 0);
     }
 
     #[test]

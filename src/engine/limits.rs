@@ -31,6 +31,13 @@ pub struct Limits {
     /// Largest SVG source, in bytes, and the most its text may grow to with its internal
     /// entities expanded (checked before parsing: a "billion laughs" file is refused).
     pub max_svg_bytes: u64,
+    /// Most frames an animated source may have to be rendered animated (a transform with
+    /// `animation = "keep"`), counted from the container before any frame is decoded.
+    /// A transform that takes the first frame only is not held to it.
+    pub max_frames: u32,
+    /// Most pixels an animated render may decode: frames × width × height, from the
+    /// container before decoding (each one is resized and encoded again per output).
+    pub max_animation_pixels: u64,
 }
 
 /// The smallest metadata cap accepted: EXIF blocks alone reach 64 KiB (one JPEG segment).
@@ -48,6 +55,8 @@ impl Default for Limits {
             max_video_seconds: 4 * 3600,
             max_pdf_pages: 5000,
             max_svg_bytes: 10 << 20,
+            max_frames: 1000,
+            max_animation_pixels: 250_000_000,
         }
     }
 }
@@ -64,6 +73,8 @@ impl Limits {
             ("max_video_seconds", self.max_video_seconds == 0),
             ("max_pdf_pages", self.max_pdf_pages == 0),
             ("max_svg_bytes", self.max_svg_bytes == 0),
+            ("max_frames", self.max_frames == 0),
+            ("max_animation_pixels", self.max_animation_pixels == 0),
         ];
         if let Some((key, _)) = zero.iter().find(|(_, is_zero)| *is_zero) {
             return Err((key, "must be above zero".into()));

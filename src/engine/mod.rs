@@ -26,6 +26,7 @@
 //! The stages are `render.rs`; a deadline is checked between every two. A panic inside a decoder is caught and reported as
 //! [`EngineError::Internal`] so one hostile file cannot take a worker down.
 
+mod anim;
 mod attention;
 mod avif_out;
 mod bitmap;
@@ -39,6 +40,7 @@ mod estimate;
 mod frame;
 pub mod geometry;
 mod gif;
+mod gif_out;
 mod heif;
 mod jpeg;
 mod jxl;
@@ -170,6 +172,10 @@ impl Engine {
             let src = self.open(bytes)?;
             deadline.check("header")?;
             let max_side = self.limits.max_output_side;
+            if anim::wanted(&src, transforms) {
+                anim::check_limits(&src, &self.limits)?;
+                return anim::render(&src, transforms, max_side, deadline, opts);
+            }
             render::render(&src, transforms, max_side, deadline, opts)
         })
     }

@@ -40,6 +40,20 @@ pub(super) fn render(
     deadline.check("plan")?;
     let decoded = decode_once(src, transforms, &plans)?;
     deadline.check("decode")?;
+    fan_out(src, decoded, transforms, plans, deadline, opts)
+}
+
+/// Every rendition of `transforms` (planned as `plans`) and the placeholders `opts` ask
+/// for, from `decoded`: the rest of [`render`] once the decode is made (also the still
+/// outputs of an animated source's first frame, `anim/`).
+pub(super) fn fan_out(
+    src: &Source<'_>,
+    decoded: Decoded,
+    transforms: &[Arc<Transform>],
+    plans: Vec<Plan>,
+    deadline: Deadline,
+    opts: &RenderOptions,
+) -> Result<Rendered, EngineError> {
     let (container, max_metadata) = src.container();
     let embeds = metadata::plan(container, max_metadata, transforms);
     let mut fanout = Fanout::new(src, decoded, transforms, plans, opts.focus);
@@ -59,7 +73,10 @@ pub(super) fn render(
     out
 }
 
-fn check_accepted(src: &Source<'_>, transforms: &[Arc<Transform>]) -> Result<(), EngineError> {
+pub(super) fn check_accepted(
+    src: &Source<'_>,
+    transforms: &[Arc<Transform>],
+) -> Result<(), EngineError> {
     match transforms.iter().find(|t| !t.accepts(src.media)) {
         Some(t) => Err(EngineError::NotAccepted {
             transform: t.name.clone(),
@@ -72,7 +89,7 @@ fn check_accepted(src: &Source<'_>, transforms: &[Arc<Transform>]) -> Result<(),
 /// Output sizes and crops, in full-resolution upright coordinates; every side within the
 /// limit. A `focus` places every `fill` crop (content-aware gravities are placed later,
 /// once the pixels are there: [`Fanout::place_crop`]).
-fn plan(
+pub(super) fn plan(
     src: &Source<'_>,
     transforms: &[Arc<Transform>],
     max_side: u32,
@@ -118,11 +135,23 @@ fn decode_once(
 }
 
 /// How plans (full-resolution upright) map onto the decode (stored-oriented, maybe smaller).
-struct Geometry {
+pub(super) struct Geometry {
     up: (u32, u32),
     stored: (f64, f64),
     decoded: (u32, u32),
     orientation: u8,
+}
+
+impl Geometry {
+    /// Plans of `src` onto a decode of `decoded` pixels.
+    pub(super) fn new(src: &Source<'_>, decoded: (u32, u32)) -> Self {
+        Geometry {
+            up: src.upright_size(),
+            stored: (src.width as f64, src.height as f64),
+            decoded,
+            orientation: src.orientation,
+        }
+    }
 }
 
 /// The decode and the outputs made so far, from which each next output is resized.
@@ -155,12 +184,7 @@ impl<'a> Fanout<'a> {
         plans: Vec<Plan>,
         focus: Option<Focus>,
     ) -> Self {
-        let geo = Geometry {
-            up: src.upright_size(),
-            stored: (src.width as f64, src.height as f64),
-            decoded: decoded.frame.size(),
-            orientation: src.orientation,
-        };
+        let geo = Geometry::new(src, decoded.frame.size());
         Fanout {
             transforms,
             plans,
@@ -329,7 +353,7 @@ fn crop_in(base: &Frame, plan: &Plan, (up_w, up_h): (u32, u32)) -> Rect {
 
 /// Output `plan` made from the decode: resized (or the decode itself when it already is
 /// the output), converted to sRGB, turned upright.
-fn from_decode<'d>(
+pub(super) fn from_decode<'d>(
     decoded: &'d Frame,
     fix: Option<&mut ColorFix>,
     resizer: &mut ThreadResizer,

@@ -11,6 +11,9 @@ pub enum OutputFormat {
     Webp,
     /// AV1 in HEIF (8-bit 4:2:0), through libheif: `engine/avif_out`.
     Avif,
+    /// 256 colours a frame (NeuQuant), lossless otherwise; animated under
+    /// `animation = "keep"` (`engine/anim`).
+    Gif,
 }
 
 impl OutputFormat {
@@ -20,6 +23,7 @@ impl OutputFormat {
             OutputFormat::Png => "png",
             OutputFormat::Webp => "webp",
             OutputFormat::Avif => "avif",
+            OutputFormat::Gif => "gif",
         }
     }
     pub fn mime(self) -> &'static str {
@@ -28,6 +32,7 @@ impl OutputFormat {
             OutputFormat::Png => "image/png",
             OutputFormat::Webp => "image/webp",
             OutputFormat::Avif => "image/avif",
+            OutputFormat::Gif => "image/gif",
         }
     }
     pub fn extension(self) -> &'static str {
@@ -36,10 +41,11 @@ impl OutputFormat {
             OutputFormat::Png => "png",
             OutputFormat::Webp => "webp",
             OutputFormat::Avif => "avif",
+            OutputFormat::Gif => "gif",
         }
     }
     pub fn is_lossy(self) -> bool {
-        !matches!(self, OutputFormat::Png)
+        !matches!(self, OutputFormat::Png | OutputFormat::Gif)
     }
     pub fn has_alpha(self) -> bool {
         !matches!(self, OutputFormat::Jpeg)
@@ -49,7 +55,7 @@ impl OutputFormat {
             OutputFormat::Jpeg => 82,
             OutputFormat::Webp => 80,
             OutputFormat::Avif => 50,
-            OutputFormat::Png => 100,
+            OutputFormat::Png | OutputFormat::Gif => 100,
         }
     }
 }

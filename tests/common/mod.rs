@@ -1,6 +1,7 @@
 //! Helpers shared by the integration-test binaries. Each binary uses a different subset.
 #![allow(dead_code)]
 
+pub mod anim;
 pub mod bombs;
 pub mod clips;
 pub mod cluster;

@@ -30,6 +30,8 @@ use super::planar::{self, Planar};
 use super::{estimate, gif, heif, jpeg, jxl, orient, png, raw, svg, tiff, turbo, Limits};
 use crate::media::MediaType;
 
+mod animated;
+mod count;
 mod header;
 
 use header::{jxl_svg_header, open_tiff};
@@ -50,6 +52,8 @@ pub struct Source<'a> {
     pub orientation: u8,
     /// Upper bound of the memory one decode takes (`estimate.rs`).
     pub estimated_bytes: u64,
+    /// Frames, counted from the container (`decode/count.rs`): 1 for a still.
+    pub frames: u64,
     bytes: &'a [u8],
     max_metadata: u64,
     kind: Kind,
@@ -65,6 +69,8 @@ enum Kind {
         png: Option<png::Info>,
         /// A GIF repaired for the decoder (`gif.rs`), decoded instead of the source.
         repaired: Option<Vec<u8>>,
+        /// Frames counted from the container (`decode/count.rs`).
+        frames: u64,
     },
     /// HEIC/HEIF or AVIF through libheif (`heif/`): upright as decoded, so orientation 1.
     Heif(heif::Header),
@@ -134,9 +140,20 @@ impl<'a> Source<'a> {
                 };
                 let copy = repaired.as_ref().map_or(0, |r| r.len() as u64);
                 let est = estimate::image_crate(media, w, h, dec.color_type()) + metadata + colour;
+                let frames = count::frames(input, media);
+                let est = est + estimate::animation(w, h, frames, limits);
                 drop(dec);
-                (Kind::Other { png, repaired }, w, h, o, est + copy)
+                let kind = Kind::Other {
+                    png,
+                    repaired,
+                    frames,
+                };
+                (kind, w, h, o, est + copy)
             }
+        };
+        let frames = match &kind {
+            Kind::Other { frames, .. } => *frames,
+            _ => 1,
         };
         Ok(Source {
             media,
@@ -144,6 +161,7 @@ impl<'a> Source<'a> {
             height,
             orientation,
             estimated_bytes,
+            frames,
             bytes,
             max_metadata: limits.max_metadata_bytes,
             kind,
@@ -187,6 +205,7 @@ impl<'a> Source<'a> {
             height: size.1,
             orientation: 1,
             estimated_bytes: rgb.len() as u64,
+            frames: 1,
             bytes: rgb,
             max_metadata: 0,
             kind: Kind::Raw {
@@ -246,7 +265,7 @@ impl<'a> Source<'a> {
                 }
             }
             Kind::Heif(header) => heif::decode(self.bytes, header)?,
-            Kind::Other { png, repaired } => {
+            Kind::Other { png, repaired, .. } => {
                 let input = repaired.as_deref().unwrap_or(self.bytes);
                 self.decode_other(input, png.as_ref())?
             }

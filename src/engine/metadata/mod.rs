@@ -108,7 +108,7 @@ impl Embed {
             OutputFormat::Jpeg => write::jpeg(&encoded, self),
             OutputFormat::Png => write::png(&encoded, self),
             OutputFormat::Webp => write::webp(&encoded, self, size),
-            OutputFormat::Avif => encoded,
+            OutputFormat::Avif | OutputFormat::Gif => encoded,
         })
     }
 }
@@ -139,10 +139,12 @@ pub fn plan(source: Option<&[u8]>, max: u64, transforms: &[Arc<Transform>]) -> V
         Some(b) if transforms.iter().any(|t| wanted(t)) => read(b, max),
         _ => return vec![None; transforms.len()],
     };
+    // GIF has no place for EXIF or IPTC, and its pixels are always made sRGB (no profile).
+    let carries = |t: &Transform| wanted(t) && t.output.format != OutputFormat::Gif;
     transforms
         .iter()
         .map(|t| {
-            let e = wanted(t).then(|| Embed::new(&blocks, t.metadata_rules()));
+            let e = carries(t).then(|| Embed::new(&blocks, t.metadata_rules()));
             e.filter(|e| !e.is_empty())
         })
         .collect()
