@@ -6,8 +6,8 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-pub use super::metadata::{IccPolicy, MetadataPolicy, MetadataRules};
 pub use super::animation::Animation;
+pub use super::metadata::{IccPolicy, MetadataPolicy, MetadataRules};
 use super::output::{validate_output, OutputFile};
 pub use super::output::{OutputSpec, DEFAULT_AVIF_SPEED, MAX_AVIF_SPEED};
 use super::rule::{At, Rule};
