@@ -19,7 +19,7 @@ use std::ffi::OsString;
 use std::io::Read;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::Instant;
 
@@ -89,30 +89,7 @@ impl Sandbox {
         deadline: Instant,
     ) -> Result<Output, Failure> {
         let tool = tool_name(program);
-        let missing = |message: String| {
-            Failure::Error(ExtractError::ToolMissing {
-                tool: tool.clone(),
-                message,
-            })
-        };
-        let program = locate(program).ok_or_else(|| missing("not found".into()))?;
-        let launcher = locate(Path::new(LAUNCHER))
-            .ok_or_else(|| missing(format!("{LAUNCHER} not found: install util-linux")))?;
-        let mut cmd = Command::new(launcher);
-        cmd.args(self.limit_args())
-            .arg("--")
-            .arg(&program)
-            .args(args)
-            .env_clear()
-            .env("PATH", "/usr/bin:/bin")
-            .env("LC_ALL", "C")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .process_group(0);
-        let mut child = cmd
-            .spawn()
-            .map_err(|e| missing(format!("cannot start {}: {e}", program.display())))?;
+        let mut child = self.spawn(&tool, program, args)?;
         let pid = child.id() as libc::pid_t;
         let (out_reader, err_reader) = readers(&mut child, self.max_output_bytes, pid);
         let cap = self.max_output_bytes;
@@ -146,6 +123,34 @@ impl Sandbox {
             return Err(Failure::Failed { status, stderr });
         }
         Ok(Output { stdout, stderr })
+    }
+
+    /// Starts `program` under `prlimit` with `posix_spawn` (no `pre_exec` hook, so no fork
+    /// of derivd's memory), in the sandbox's environment and its own process group.
+    fn spawn(&self, tool: &str, program: &Path, args: &[OsString]) -> Result<Child, Failure> {
+        let missing = |message: String| {
+            Failure::Error(ExtractError::ToolMissing {
+                tool: tool.to_string(),
+                message,
+            })
+        };
+        let program = locate(program).ok_or_else(|| missing("not found".into()))?;
+        let launcher = locate(Path::new(LAUNCHER))
+            .ok_or_else(|| missing(format!("{LAUNCHER} not found: install util-linux")))?;
+        Command::new(launcher)
+            .args(self.limit_args())
+            .arg("--")
+            .arg(&program)
+            .args(args)
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .env("LC_ALL", "C")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .spawn()
+            .map_err(|e| missing(format!("cannot start {}: {e}", program.display())))
     }
 
     /// `prlimit`'s options for the limits (soft = hard, so the tool cannot raise them).

@@ -27,7 +27,7 @@ use super::color::{to_srgb_deferred, ColorFix, Pixels, Srgb};
 use super::error::{from_image, EngineError};
 use super::frame::Frame;
 use super::planar::{self, Planar};
-use super::{estimate, gif, heif, jpeg, jxl, orient, png, raw, svg, tiff, turbo, Limits};
+use super::{estimate, heif, jpeg, jxl, orient, png, raw, svg, tiff, turbo, Limits};
 use crate::media::MediaType;
 
 mod animated;
@@ -108,48 +108,7 @@ impl<'a> Source<'a> {
                 (Kind::Heif(h), w, ht, 1, est)
             }
             MediaType::Tiff => open_tiff(bytes, limits)?,
-            _ => {
-                let max_metadata = limits.max_metadata_bytes;
-                let png = (media == MediaType::Png)
-                    .then(|| png::read_info(bytes, max_metadata))
-                    .transpose()?;
-                // The probe's decoder holds the header only: a small cap is plenty.
-                let probe_cap = max_metadata + (16 << 20);
-                let repaired = (media == MediaType::Gif)
-                    .then(|| gif::repair(bytes))
-                    .flatten();
-                let input = repaired.as_deref().unwrap_or(bytes);
-                let mut dec = other_decoder(input, media, png.as_ref(), max_metadata, probe_cap)?;
-                let (w, h) = dec.dimensions();
-                check_size(w, h, limits)?;
-                let o = dec.orientation().map(|o| o.to_exif()).unwrap_or(1);
-                // PNG metadata was measured without inflating it; the other formats store
-                // their profile raw (no larger than the source), so it is simply read.
-                let (metadata, profile) = match &png {
-                    Some(p) => (p.metadata_bytes, p.has_profile),
-                    None => {
-                        let icc = dec.icc_profile().ok().flatten();
-                        let len = check_icc_len(icc.as_deref(), max_metadata)?;
-                        (len, icc.is_some())
-                    }
-                };
-                let colour = if profile {
-                    estimate::COLOUR_MANAGEMENT
-                } else {
-                    0
-                };
-                let copy = repaired.as_ref().map_or(0, |r| r.len() as u64);
-                let est = estimate::image_crate(media, w, h, dec.color_type()) + metadata + colour;
-                let frames = count::frames(input, media);
-                let est = est + estimate::animation(w, h, frames, limits);
-                drop(dec);
-                let kind = Kind::Other {
-                    png,
-                    repaired,
-                    frames,
-                };
-                (kind, w, h, o, est + copy)
-            }
+            _ => header::open_other(bytes, media, limits)?,
         };
         let frames = match &kind {
             Kind::Other { frames, .. } => *frames,
@@ -357,6 +316,9 @@ fn image_format(media: MediaType) -> Result<ImageFormat, EngineError> {
         other => return Err(EngineError::UnsupportedFormat(other.mime().into())),
     })
 }
+
+/// What a header look finds: (kind, width, height, EXIF orientation, estimated bytes).
+type Opened = (Kind, u32, u32, u8, u64);
 
 /// An `image` decoder whose allocations are capped at `max_alloc`. A PNG's decoder reads
 /// its header under the metadata budget of `png.rs` instead, then gets `max_alloc` for the
