@@ -19,7 +19,7 @@ use super::source::{Source, SourceBody};
 use super::DeriveError;
 use crate::catalogue::Transform;
 use crate::engine::{
-    geometry, Deadline, Engine, EngineError, Placeholders, RenderOptions, Rendition,
+    geometry, Deadline, Engine, EngineError, Placeholders, RenderOptions, Rendered, Rendition,
 };
 use crate::extract::{At, Extractor, Extractors, Facts, Request, Rule};
 use crate::manifest::Manifest;
@@ -135,15 +135,7 @@ pub async fn render(
     deadline: Instant,
     opts: RenderOptions,
 ) -> Result<Stills, DeriveError> {
-    let mut groups: BTreeMap<String, (Rule, Vec<Arc<Transform>>)> = BTreeMap::new();
-    for t in transforms {
-        let rule = t.rule(probed.media).expect("a video or PDF rule");
-        groups
-            .entry(rule.key())
-            .or_insert((rule, Vec::new()))
-            .1
-            .push(t);
-    }
+    let groups = by_rule(transforms, probed.media);
     let mut out = Stills {
         renditions: Vec::new(),
         placeholders: None,
@@ -180,17 +172,7 @@ pub async fn render(
                 scale,
                 deadline,
             };
-            let still = p.extract(file.path(), &req)?;
-            let pixels = (still.width, still.height, still.rgb.as_slice());
-            // A video is planned at its display size (as an image is at its own); a PDF
-            // page has none, so at the raster's.
-            let size = match &facts {
-                Facts::Video(v) => (v.display_width, v.display_height),
-                Facts::Pdf(_) => (still.width, still.height),
-            };
-            let d = Deadline::at(deadline);
-            let r = engine.render_still(media, size, pixels, &group, d, &opts)?;
-            Ok::<_, DeriveError>((still.at_seconds, still.page, r))
+            extract_and_render(&engine, p.as_ref(), file.path(), &req, &group, &opts)
         });
         let (at_seconds, page, rendered) = task
             .await
@@ -209,6 +191,46 @@ pub async fn render(
         out.renditions.extend(made);
     }
     Ok(out)
+}
+
+/// The transforms by the rule that picks their frame or page (`at=1s`, `page=1`).
+fn by_rule(
+    transforms: Vec<Arc<Transform>>,
+    media: MediaType,
+) -> BTreeMap<String, (Rule, Vec<Arc<Transform>>)> {
+    let mut groups: BTreeMap<String, (Rule, Vec<Arc<Transform>>)> = BTreeMap::new();
+    for t in transforms {
+        let rule = t.rule(media).expect("a video or PDF rule");
+        groups
+            .entry(rule.key())
+            .or_insert((rule, Vec::new()))
+            .1
+            .push(t);
+    }
+    groups
+}
+
+/// One extraction and the engine's cascade of `group` from it (blocking: a tool runs):
+/// where the still came from, and the renditions.
+fn extract_and_render(
+    engine: &Engine,
+    extractor: &dyn Extractor,
+    file: &std::path::Path,
+    req: &Request<'_>,
+    group: &[Arc<Transform>],
+    opts: &RenderOptions,
+) -> Result<(Option<f64>, Option<u32>, Rendered), DeriveError> {
+    let still = extractor.extract(file, req)?;
+    let pixels = (still.width, still.height, still.rgb.as_slice());
+    // A video is planned at its display size (as an image is at its own); a PDF page has
+    // none, so at the raster's.
+    let size = match req.facts {
+        Facts::Video(v) => (v.display_width, v.display_height),
+        Facts::Pdf(_) => (still.width, still.height),
+    };
+    let d = Deadline::at(req.deadline);
+    let r = engine.render_still(req.media, size, pixels, group, d, opts)?;
+    Ok((still.at_seconds, still.page, r))
 }
 
 /// The scale of the source's upright size that covers every output of `group`. A PDF
