@@ -7,7 +7,8 @@
 //! tests. (A harness of its own, `harness = false` in Cargo.toml, so nothing else runs in
 //! the process.)
 //!
-//! * `SourceInfo::estimated_decode_bytes` must be an upper bound of a full-size decode, and
+//! * `SourceInfo::estimated_decode_bytes` must be an upper bound of a full-size decode (to
+//!   within what measuring by pages adds, [`MEASURING_SLACK`]), and
 //!   not wildly over: at most 3× the measured peak plus 8 MiB.
 //! * A progressive JPEG decoded at 1/8 still needs its full-resolution coefficients: the
 //!   estimate covers that too.
@@ -30,6 +31,10 @@ use derivd::catalogue::Transform;
 use derivd::engine::{stages, Deadline, Engine};
 
 const MIB: u64 = 1 << 20;
+/// What measuring by resident pages adds on its own: `VmHWM` counts whole pages and glibc
+/// grows its heap in steps of 128 KiB and more, so one small decode (the grey JPEG) peaked
+/// at 2.61, 2.76 and 2.82 MB in three runs of the same build.
+const MEASURING_SLACK: u64 = 256 << 10;
 
 fn status_kb(field: &str) -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
@@ -228,7 +233,7 @@ fn parent() {
         println!("{case:<58} {estimate:>10} {peak:>10} {ratio:>6.2} {outcome}");
         if !outcome.starts_with("Ok") {
             failures.push(format!("{case}: {outcome}"));
-        } else if peak > estimate {
+        } else if peak > estimate + MEASURING_SLACK {
             failures.push(format!("{case}: peak {peak} over the estimate {estimate}"));
         } else if estimate > 3 * peak + 8 * MIB && !is_animation(&case) {
             // An animation's estimate covers its animated render (the `animated` cases,
