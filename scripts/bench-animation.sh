@@ -15,6 +15,7 @@
 # bench (~10 min from cold).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/bench-build.sh
 SHARED_BENCH="${DERIVD_PEER_BENCH:-../shared/bench}"
 CORPUS="${DERIVD_CORPUS:-../shared/corpus}/formats"
 rounds=3 reps=3 sizes=256,128
@@ -37,13 +38,7 @@ if [[ ! -d /tmp/sharp/node_modules/sharp ]]; then
   (cd /tmp/sharp && npm install --no-audit --no-fund >&2)
 fi
 echo "==> building the bench (release)" >&2
-lane=$(nice cargo build --release --bench animation --message-format=json 2>/dev/null |
-  python3 -c 'import json,sys
-for l in sys.stdin:
-    m = json.loads(l)
-    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "animation" and m.get("executable"):
-        print(m["executable"])')
-[[ -x "$lane" ]] || { echo "build failed: cargo build --release --bench animation" >&2; exit 1; }
+lane=$(release_bench animation) || exit 1
 out=$(mktemp -d)
 for ((r = 1; r <= rounds; r++)); do
   echo "==> round $r/$rounds, load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2

@@ -15,6 +15,7 @@
 # Measuring: ~10 min (calibration ~8 encodes of both sizes per photo, then the rounds).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/bench-build.sh
 SHARED_BENCH="${DERIVD_PEER_BENCH:-../shared/bench}"
 PILLOW_PIN="pillow==13.0.0 numpy==2.4.6"
 VENV="${DERIVD_AVIF_VENV:-/tmp/venv-avif}"
@@ -38,12 +39,6 @@ fi
 ((setup_only)) && exit 0
 
 echo "==> building the lane (release)" >&2
-lane=$(nice cargo build --release --bench lane --message-format=json 2>/dev/null |
-  python3 -c 'import json,sys
-for l in sys.stdin:
-    m = json.loads(l)
-    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "lane" and m.get("executable"):
-        print(m["executable"])')
-[[ -x "$lane" ]] || { echo "lane build failed: cargo build --release --bench lane" >&2; exit 1; }
+lane=$(release_bench lane) || exit 1
 echo "==> load average now: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 exec nice python3 benches/avif_compare.py --lane "$lane" --pillow-python "$VENV/bin/python" "$@"

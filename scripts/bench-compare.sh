@@ -16,6 +16,7 @@
 # the report prints the load average of every round.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/bench-build.sh
 SHARED_BENCH="${DERIVD_PEER_BENCH:-../shared/bench}"
 setup_only=0
 if [[ "${1:-}" == "--setup-only" ]]; then setup_only=1; shift; fi
@@ -52,12 +53,6 @@ fi
 ((setup_only)) && exit 0
 
 echo "==> building the lane (release)" >&2
-lane=$(cargo build --release --bench lane --message-format=json 2>/dev/null |
-  python3 -c 'import json,sys
-for l in sys.stdin:
-    m = json.loads(l)
-    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "lane" and m.get("executable"):
-        print(m["executable"])')
-[[ -x "$lane" ]] || { echo "lane build failed: cargo build --release --bench lane" >&2; exit 1; }
+lane=$(release_bench lane) || exit 1
 echo "==> load average now: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 exec python3 benches/compare.py --lane "$lane" --quality "$@"

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::spec::{bad, SpecError};
+use super::spec::{bad, SpecError, Transform};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -69,6 +69,17 @@ impl MetadataRules {
     /// True when the engine has to read the source's metadata blocks at all.
     pub fn needs_source_blocks(&self) -> bool {
         self.metadata != MetadataPolicy::Strip || self.icc == IccPolicy::Keep
+    }
+}
+
+impl Transform {
+    /// The metadata keys, as the engine takes them.
+    pub fn metadata_rules(&self) -> MetadataRules {
+        MetadataRules {
+            metadata: self.metadata,
+            keep_gps: self.keep_gps,
+            icc: self.icc,
+        }
     }
 }
 

@@ -266,15 +266,6 @@ impl Transform {
         hex::encode(&hash[..8])
     }
 
-    /// The metadata keys, as the engine takes them.
-    pub fn metadata_rules(&self) -> MetadataRules {
-        MetadataRules {
-            metadata: self.metadata,
-            keep_gps: self.keep_gps,
-            icc: self.icc,
-        }
-    }
-
     pub fn accepts(&self, media: MediaType) -> bool {
         self.accepts.iter().any(|r| r.matches(media))
     }

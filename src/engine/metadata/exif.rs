@@ -221,28 +221,19 @@ impl Exif {
     }
 
     fn short(&self, tag: u16, v: u16) -> Entry {
-        let value = if self.big_endian {
-            v.to_be_bytes()
-        } else {
-            v.to_le_bytes()
-        };
-        Entry {
-            tag,
-            kind: SHORT,
-            count: 1,
-            value: value.to_vec(),
-        }
+        self.single(tag, SHORT, v.to_be_bytes(), v.to_le_bytes())
     }
 
     fn long(&self, tag: u16, v: u32) -> Entry {
-        let value = if self.big_endian {
-            v.to_be_bytes()
-        } else {
-            v.to_le_bytes()
-        };
+        self.single(tag, LONG, v.to_be_bytes(), v.to_le_bytes())
+    }
+
+    /// One value of `kind`, in the file's byte order.
+    fn single<const N: usize>(&self, tag: u16, kind: u16, be: [u8; N], le: [u8; N]) -> Entry {
+        let value = if self.big_endian { be } else { le };
         Entry {
             tag,
-            kind: LONG,
+            kind,
             count: 1,
             value: value.to_vec(),
         }
